@@ -32,6 +32,7 @@ TIME_STEPS = 3
 RECURRENCES = ("static", "stock")
 
 
+@keras.saving.register_keras_serializable(package="asnet_keras")
 def hard_sigmoid_keras2(x):
     """Keras 2's hard sigmoid, clip(0.2·x + 0.5, 0, 1) (RELEASED_MODEL.md §1.2).
 

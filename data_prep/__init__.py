@@ -1,0 +1,18 @@
+"""Raw dataset archives -> the canonical prepared layout (DATASETS.md §10).
+
+``data_prep`` is the first stage of the pipeline and the only code that knows how the
+authors distribute SALICON, THUS10K (MSRA10K), DUT-OMRON, PASCAL-S, MIT1003, ECSSD,
+HKU-IS and DUTS. Everything downstream reads only the prepared tree::
+
+    <root>/<dataset>/meta.json
+    <root>/<dataset>/<split>/list.txt, images/<id>.jpg, masks/<id>.png,
+                            fixpts/<id>.png, fixmaps/<id>.png, fixations.npz
+
+Entry point: ``python -m data_prep --help``. The package uses numpy, scipy, h5py,
+OpenCV and tqdm only; it never imports keras, tensorflow or ``asnet_keras``.
+"""
+
+__version__ = "1.0.0"
+
+#: Version of the prepared layout written into every ``meta.json``.
+LAYOUT_VERSION = 1

@@ -1,0 +1,19 @@
+"""ECSSD (DATASETS.md §6): ``images/*.jpg`` and ``ground_truth_mask/*.png`` (same stems,
+e.g. ``0001``), from ``images.zip`` and ``ground_truth_mask.zip``. All go to ``test``."""
+
+from ..common import by_stem, files_in, pair
+from ..prepared import write_split
+
+NAME = "ecssd"
+ALIASES = ("ecssd",)
+DENSITY = None
+DOWNLOAD = ("images.zip and ground_truth_mask.zip (masks of 9 April 2015) from the ECSSD page "
+            "of the CUHK hierarchical saliency project (cse.cuhk.edu.hk/leojia/projects/"
+            "hsaliency/dataset.html)")
+
+
+def convert(src, root, report, options):
+    images = by_stem(files_in(src.find_dir("images", having="*.jpg"), (".jpg",), report), report)
+    masks = by_stem(files_in(src.find_dir("ground_truth_mask", having="*.png"), (".png",), report), report)
+    write_split(root, NAME, "test", pair(images, masks), {"mask"}, None, report)
+    return {}

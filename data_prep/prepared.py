@@ -1,0 +1,269 @@
+"""Writing one split of the canonical prepared layout (DATASETS.md §10).
+
+Dataset modules describe each image as a :class:`Sample`; :func:`write_split` turns the
+samples into ``images/``, ``masks/``, ``fixpts/``, ``fixmaps/``, ``list.txt`` and
+``fixations.npz``, and :func:`write_meta` writes ``meta.json``. All outputs are built in
+memory and written with :func:`data_prep.io.atomic_write_bytes`, which skips files that
+already hold the right bytes: a re-run verifies instead of rewriting, and a run that
+was interrupted and re-run leaves exactly the files of one clean run (outputs are
+deterministic, leftovers of the interrupted run are removed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from . import LAYOUT_VERSION, __version__
+from .fixations import (FixationTable, Points, density_fc8, density_sigma, official_map,
+                        point_map, points_from_map, to_points, FC8)
+from .io import (BadInput, atomic_write_bytes, decode_gray, encode_jpeg, encode_png,
+                 image_bytes, mask_bytes, remove_stale_tmp)
+from .report import Report
+
+LABEL_DIRS = {"images": ".jpg", "masks": ".png", "fixpts": ".png", "fixmaps": ".png"}
+
+#: Density conventions recorded in meta.json (DATASETS.md §0 (b)).
+DENSITY = {
+    "fc8": FC8,
+    "sigma19": {"name": "salicon-sigma19", "sigma_px": 19,
+                "description": "scipy.ndimage.gaussian_filter(sigma=19 px) of the point map, "
+                               "min-max normalised, scaled to max 255 (SALICON API)"},
+    "official": {"name": "official",
+                 "description": "the dataset's own distributed fixation maps, re-encoded "
+                                "as PNG and scaled so the maximum is 255"},
+}
+
+
+@dataclass
+class RawPoints:
+    """Fixations as a source file gives them: coordinate arrays, their base (0 or 1),
+    per-point subject ids (or one int), and the image size the file states, if any."""
+
+    x: np.ndarray
+    y: np.ndarray
+    subject: np.ndarray | int = -1
+    base: int = 1
+    size_hw: tuple | None = None
+    clip_margin: float = 0.0
+    notes: tuple = ()  # repairs the reader already made (e.g. "no_size_row")
+
+
+@dataclass
+class Sample:
+    """One image of a split and where its labels come from.
+
+    image/mask/fixmap: a source file (Path) or, for the synthetic set, an array
+    (image ``(H, W, 3)`` BGR uint8, mask/fixmap ``(H, W)`` uint8). ``points`` is a
+    :class:`RawPoints` or a callable returning one (read lazily, errors -> reject).
+    ``fixpts`` is a point-map image (MIT1003 ``_fixPts.jpg``, thresholded > 127).
+    ``problem`` is a reason found while pairing files (the sample is rejected).
+    """
+
+    id: str
+    image: Path | np.ndarray | None
+    mask: Path | np.ndarray | None = None
+    points: RawPoints | Callable[[], RawPoints] | None = None
+    fixpts: Path | None = None
+    fixmap: Path | np.ndarray | None = None
+    problem: str | None = None
+    name: str | None = None  # display name for reports (defaults to the image path)
+
+
+def _display(x, fallback: str) -> str:
+    if isinstance(x, Path):
+        return x.name if x.parent == x else f"{x.parent.name}/{x.name}"
+    return fallback
+
+
+def _sizecheck(arr_hw, hw, what):
+    if tuple(arr_hw) != tuple(hw):
+        raise BadInput(f"{what} is {arr_hw[0]}x{arr_hw[1]} but the image is {hw[0]}x{hw[1]} (HxW)")
+
+
+def _build(s: Sample, labels: set, density: str):
+    """Decode and normalise one sample -> (outputs {subdir: bytes}, points, hw, repairs).
+    Raises BadInput with ``.file`` set to the display name of the failing file."""
+    repairs: list = []
+    out: dict = {}
+    current = _display(s.image, s.id)
+    try:
+        if isinstance(s.image, np.ndarray):
+            bgr = s.image
+            out["images"], hw = encode_jpeg(bgr), bgr.shape[:2]
+        else:
+            out["images"], hw, notes = image_bytes(Path(s.image).read_bytes())
+            repairs += [(n, current) for n in sorted(notes)]
+        if "mask" in labels:
+            current = _display(s.mask, s.id)
+            if isinstance(s.mask, np.ndarray):
+                _sizecheck(s.mask.shape, hw, "mask")
+                out["masks"] = encode_png(np.where(s.mask >= 128, 255, 0).astype(np.uint8))
+            else:
+                out["masks"], notes = mask_bytes(Path(s.mask).read_bytes(), hw)
+                repairs += [(n, current) for n in sorted(notes)]
+        points = None
+        if "fix" in labels:
+            if s.fixpts is not None:
+                current = _display(s.fixpts, s.id)
+                gray, _ = decode_gray(Path(s.fixpts).read_bytes())
+                _sizecheck(gray.shape, hw, "fixation point map")
+                binary = np.where(gray > 127, 255, 0).astype(np.uint8)
+                points = points_from_map(binary)
+            else:
+                current = _display(getattr(s.points, "path", None), s.name or current)
+                raw = s.points() if callable(s.points) else s.points
+                if raw.size_hw is not None:
+                    _sizecheck(raw.size_hw, hw, "the size stated in the fixation file")
+                points = to_points(raw.x, raw.y, raw.subject, raw.base, hw, raw.clip_margin)
+                repairs += [(n, current) for n in raw.notes]
+                if hw[1] > hw[0]:  # column-order sanity check, DATASETS.md §0
+                    points.order_check = (int(np.sum(np.asarray(raw.x, float) - raw.base >= hw[0])),
+                                          int(np.sum(np.asarray(raw.y, float) - raw.base >= hw[0])))
+                binary = point_map(points, hw)
+                if points.dropped:
+                    repairs.append(("fixations_dropped", current))
+                if points.clipped:
+                    repairs.append(("fixations_clipped", current))
+            if len(points.x) == 0:
+                repairs.append(("no_fixations", current))
+            out["fixpts"] = encode_png(binary)
+            if density == "official":
+                current = _display(s.fixmap, s.id)
+                if isinstance(s.fixmap, np.ndarray):
+                    gray = s.fixmap
+                else:
+                    gray, _ = decode_gray(Path(s.fixmap).read_bytes())
+                _sizecheck(gray.shape, hw, "fixation density map")
+                out["fixmaps"] = encode_png(official_map(gray))
+            elif density == "sigma19":
+                out["fixmaps"] = encode_png(density_sigma(binary, 19.0))
+            else:
+                out["fixmaps"] = encode_png(density_fc8(binary))
+    except BadInput as e:
+        e.file = current
+        raise
+    except OSError as e:
+        err = BadInput(f"cannot read ({e.strerror or e})")
+        err.file = current
+        raise err from e
+    return out, points, tuple(int(v) for v in hw), repairs
+
+
+def write_split(root: Path, dataset: str, split: str, samples: list[Sample], labels: set,
+                density: str | None, report: Report, extra_lists: dict | None = None) -> dict:
+    """Prepare one split under ``root/dataset/split``; return its meta entry.
+
+    ``labels`` is the set of labels every image of this split must have: ``"mask"``,
+    ``"fix"`` (point map + density map + table). ``density`` is a key of
+    :data:`DENSITY`. ``extra_lists`` maps file names (e.g. ``list_holdout.txt``) to ids; only
+    ids that were prepared are written.
+    Samples missing a required label, or whose files fail to decode, are rejected.
+    """
+    base = Path(root) / dataset / split
+    for sub in LABEL_DIRS:
+        remove_stale_tmp(base / sub)
+    remove_stale_tmp(base)
+    table = FixationTable()
+    done: dict = {}
+    digests: dict = {}
+    n_points = 0
+    for s in tqdm(sorted(samples, key=lambda s: s.id), desc=f"{dataset}/{split}", unit="img",
+                  disable=report.quiet, leave=False):
+        name = s.name or _display(s.image, s.id)
+        if s.problem:
+            report.reject(split, name, s.problem)
+            continue
+        if s.image is None:
+            report.reject(split, name, "annotation without an image")
+            continue
+        if "mask" in labels and s.mask is None:
+            report.reject(split, name, "image without its mask")
+            continue
+        if "fix" in labels and s.points is None and s.fixpts is None:
+            report.reject(split, name, "image without its fixations")
+            continue
+        if s.id in done:
+            report.reject(split, name, f"duplicate id '{s.id}' (already taken by {done[s.id]})")
+            continue
+        try:
+            out, points, hw, repairs = _build(s, labels, density)
+        except BadInput as e:
+            report.reject(split, getattr(e, "file", name), str(e))
+            continue
+        for kind, fname in repairs:
+            report.repair(kind, fname)
+        if points is not None:
+            table.add(s.id, points, hw)
+            report.points["kept"] += len(points.x)
+            report.points["dropped_outside"] += points.dropped
+            report.points["clipped"] += points.clipped
+            ox, oy = getattr(points, "order_check", (0, 0))
+            report.order_check[0] += ox
+            report.order_check[1] += oy
+            n_points += len(points.x)
+        for sub, data in out.items():
+            rel = f"{sub}/{s.id}{LABEL_DIRS[sub]}"
+            report.io["written" if atomic_write_bytes(base / rel, data) else "verified"] += 1
+            digests[rel] = hashlib.md5(data).hexdigest()
+        done[s.id] = name
+    ids = sorted(done)
+    _remove_stale(base, set(digests))
+    files = {"list.txt": ("".join(i + "\n" for i in ids)).encode()}
+    for fname, lst in (extra_lists or {}).items():
+        files[fname] = ("".join(i + "\n" for i in sorted(set(lst) & set(ids))).encode())
+    if "fix" in labels:
+        files["fixations.npz"] = table.to_bytes(ids)
+    elif (base / "fixations.npz").exists():
+        (base / "fixations.npz").unlink()
+    for fname, data in files.items():
+        atomic_write_bytes(base / fname, data)
+        digests[fname] = hashlib.md5(data).hexdigest()
+    count = lambda sub: sum(1 for k in digests if k.startswith(sub + "/"))
+    entry = {"images": count("images"), "masks": count("masks"), "fixpts": count("fixpts"),
+             "fixmaps": count("fixmaps"), "fixations": n_points,
+             "rejected": sum(1 for r in report.rejects if r["split"] == split),
+             "labels": sorted(labels), "lists": sorted(files),
+             "md5": {"list.txt": digests["list.txt"],
+                     **({"fixations.npz": digests["fixations.npz"]} if "fixations.npz" in digests else {}),
+                     "all_files": hashlib.md5("".join(f"{k} {v}\n" for k, v in sorted(digests.items()))
+                                              .encode()).hexdigest()}}
+    report.splits[split] = entry
+    return entry
+
+
+def _remove_stale(base: Path, keep: set) -> None:
+    """Delete prepared files of this split that the current run did not produce."""
+    for sub in LABEL_DIRS:
+        d = base / sub
+        if not d.is_dir():
+            continue
+        for p in d.iterdir():
+            if p.is_file() and f"{sub}/{p.name}" not in keep:
+                p.unlink()
+        if not any(d.iterdir()):
+            d.rmdir()
+
+
+def write_meta(root: Path, dataset: str, report: Report, source: dict, density: str | None,
+               extra: dict | None = None) -> dict:
+    """Write ``root/dataset/meta.json`` (deterministic: no timestamps, sorted lists)."""
+    meta = {
+        "dataset": dataset,
+        "layout_version": LAYOUT_VERSION,
+        "data_prep_version": __version__,
+        "source": source,
+        "density": DENSITY.get(density) if density else None,
+        "splits": report.splits,
+        **(extra or {}),
+        **report.meta(),
+    }
+    data = (json.dumps(meta, indent=1, ensure_ascii=False) + "\n").encode()
+    atomic_write_bytes(Path(root) / dataset / "meta.json", data)
+    return meta

@@ -1,0 +1,108 @@
+"""What a conversion did: repairs (counted, with file names), rejects, summary table.
+
+Every problem with the input ends in exactly one of two places (issue 3, point 3):
+
+* ``repair(kind, name)``: fixed in the documented way and counted; names are kept so
+  ``meta.json`` says which files were touched.
+* ``reject(split, name, reason)``: the sample is left out; the name and reason are
+  printed, stored in ``meta.json``, and make the command exit non-zero unless
+  ``--allow-rejects`` is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+REPAIR_TEXT = {
+    "gray_to_rgb": "grey-scale image converted to RGB",
+    "alpha_dropped": "alpha channel dropped",
+    "palette_expanded": "palette image expanded to RGB",
+    "16bit_to_8bit": "16-bit image scaled to 8 bits",
+    "cmyk_to_rgb": "CMYK JPEG converted to RGB",
+    "png_to_jpeg": "PNG image re-encoded as JPEG",
+    "progressive_jpeg": "non-baseline JPEG re-encoded",
+    "other_format": "non-JPEG/PNG image re-encoded as JPEG",
+    "color_to_gray": "colour label image read as luma",
+    "palette_indices": "palette mask binarised by palette index (index != 0)",
+    "mask_not_binary": "mask values not all 0/255, binarised at >= 128",
+    "mask_resized": "mask size differed from the image, resized (nearest)",
+    "fixations_dropped": "fixations outside the image dropped",
+    "fixations_clipped": "fixations just outside the image clipped to the border",
+    "no_fixations": "image without any in-frame fixation (empty point map)",
+    "no_size_row": "DUT-OMRON fixation file without its [W, H, 0] size row",
+}
+
+
+@dataclass
+class Report:
+    """Per-dataset record of repairs, rejects, ignored files and per-split counts."""
+
+    dataset: str
+    quiet: bool = False
+    repairs: dict = field(default_factory=lambda: defaultdict(set))
+    rejects: list = field(default_factory=list)
+    ignored: set = field(default_factory=set)
+    warnings: list = field(default_factory=list)
+    points: Counter = field(default_factory=Counter)
+    splits: dict = field(default_factory=dict)
+    io: Counter = field(default_factory=Counter)
+    fatal: str | None = None
+    #: landscape images: [points with x >= H, points with y >= H] (order sanity check)
+    order_check: list = field(default_factory=lambda: [0, 0])
+
+    def check_order(self) -> None:
+        """Warn if the "x" column never exceeds the height of a landscape image while the
+        "y" column does: the columns are probably swapped (DATASETS.md §0)."""
+        if self.order_check[1] > 0 and self.order_check[0] == 0:
+            self.warn(f"fixation columns look swapped: on landscape images no x exceeds the "
+                      f"image height but {self.order_check[1]} y values do")
+
+    def repair(self, kind: str, name: str) -> None:
+        self.repairs[kind].add(name)
+
+    def reject(self, split: str, name: str, reason: str) -> None:
+        self.rejects.append({"split": split, "file": name, "reason": reason})
+        if not self.quiet:
+            print(f"[{self.dataset}] REJECTED {name}: {reason}", file=sys.stderr)
+
+    def ignore(self, name: str) -> None:
+        self.ignored.add(name)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        if not self.quiet:
+            print(f"[{self.dataset}] warning: {text}", file=sys.stderr)
+
+    def meta(self) -> dict:
+        """The deterministic part that goes into ``meta.json``."""
+        return {
+            "repairs": {k: {"count": len(v), "what": REPAIR_TEXT.get(k, k), "files": sorted(v)}
+                        for k, v in sorted(self.repairs.items())},
+            "rejected": sorted(self.rejects, key=lambda r: (r["split"], r["file"], r["reason"])),
+            "ignored_files": sorted(self.ignored),
+            "fixation_points": dict(sorted(self.points.items())),
+            "warnings": list(self.warnings),
+        }
+
+    def rows(self) -> list[tuple]:
+        """Summary rows: (dataset, split, images, masks, fixation maps, rejected)."""
+        out = []
+        for split, c in self.splits.items():
+            rej = sum(1 for r in self.rejects if r["split"] == split)
+            out.append((self.dataset, split, c["images"], c["masks"], c["fixmaps"], rej))
+        for split in sorted({r["split"] for r in self.rejects} - set(self.splits)):
+            rej = sum(1 for r in self.rejects if r["split"] == split)
+            out.append((self.dataset, split, 0, 0, 0, rej))
+        return out
+
+
+def summary_table(reports: list[Report]) -> str:
+    """Plain-text table over all datasets of a run."""
+    head = ("dataset", "split", "images", "masks", "fixation maps", "rejected")
+    rows = [head] + [tuple(str(v) for v in r) for rep in reports for r in rep.rows()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    fmt = lambda r: "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    lines = [fmt(rows[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows[1:]]
+    return "\n".join(lines)

@@ -154,6 +154,7 @@ def recurrent_block(
     recurrence="static",
     use_convlstm=True,
     recurrent_activation="sigmoid",
+    recurrent_initializer="orthogonal",
 ):
     """The ConvLSTM of one stage (paper Eqs. 2–6), or its Table 5 replacement.
 
@@ -172,6 +173,9 @@ def recurrent_block(
             matches the ConvLSTM's hidden state.
         recurrent_activation: the gate activation σ of Eqs. 2–4: "sigmoid" (paper) or
             `hard_sigmoid_keras2` (released weights).
+        recurrent_initializer: initialiser of the state-to-state kernel (Keras' default
+            "orthogonal"; the released-weights converter passes "zeros", since every
+            value is overwritten and an orthogonal 4608×2048 draw costs ~10 s on 2 cores).
     Returns:
         (batch, H, W, filters).
     """
@@ -184,6 +188,7 @@ def recurrent_block(
             3,
             padding="same",
             recurrent_activation=recurrent_activation,
+            recurrent_initializer=recurrent_initializer,
             return_sequences=False,
             name=name,
         )(sequence)
@@ -195,16 +200,22 @@ def recurrent_block(
             3,
             time_steps=TIME_STEPS,
             recurrent_activation=recurrent_activation,
+            recurrent_initializer=recurrent_initializer,
             name=name,
         )(x)
     raise ValueError(f"recurrence={recurrence!r}: pass one of {RECURRENCES}.")
 
 
-def lateral_compression(feature, filters, name):
-    """1×1 conv → batch norm → sigmoid on a VGG side feature (stages 4…1, ASNET.md §1.1)."""
+def lateral_compression(feature, filters, name, *, bn_name=None, activation_name=None):
+    """1×1 conv → batch norm → sigmoid on a VGG side feature (stages 4…1, ASNET.md §1.1).
+
+    `bn_name` and `activation_name` default to `{name}_bn` and `{name}_sigmoid`; the
+    `released` graph passes the Keras 2 auto-names (`batch_normalization_1`, …) so that
+    its layer names equal the authors' file (RELEASED_MODEL.md §1.3).
+    """
     x = keras.layers.Conv2D(filters, 1, name=name)(feature)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-    return keras.layers.Activation("sigmoid", name=f"{name}_sigmoid")(x)
+    x = keras.layers.BatchNormalization(name=bn_name or f"{name}_bn")(x)
+    return keras.layers.Activation("sigmoid", name=activation_name or f"{name}_sigmoid")(x)
 
 
 def sigmoid_readout(x, name, kernel_size=1):

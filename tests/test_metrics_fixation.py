@@ -382,3 +382,22 @@ def test_metrics_package_imports_without_keras_or_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_auc_judd_matches_a_plain_mit_loop_on_a_map_with_many_ties():
+    # Independent reference: the MIT loop, one threshold at a time, on an 8-level map
+    # (many ties) with jitter off.
+    rng = np.random.default_rng(11)
+    s = rng.integers(0, 8, (12, 15)).astype(np.float64)
+    f = (rng.random((12, 15)) < 0.15).astype(np.uint8)
+    s_n = (s - s.min()) / (s.max() - s.min())
+    th = sorted(s_n[f > 0], reverse=True)
+    k, n = len(th), s.size
+    tp, fp = [0.0], [0.0]
+    for i, t in enumerate(th, start=1):
+        above = np.count_nonzero(s_n >= t)
+        tp.append(i / k)
+        fp.append((above - i) / (n - k))
+    tp.append(1.0)
+    fp.append(1.0)
+    assert auc_judd(s, f, jitter=False) == pytest.approx(np.trapezoid(tp, fp), abs=1e-14)

@@ -99,9 +99,13 @@ def auc_judd(saliency, fixations, jitter=True, seed=None):
     if constant:
         return float("nan")
     s = _minmax(s)
-    thresholds = np.sort(s[fix])[::-1]  # t_1 >= ... >= t_K
-    all_sorted = np.sort(s, axis=None)
-    above = n - np.searchsorted(all_sorted, thresholds, side="left")  # A_i = #(S >= t_i)
+    ascending = np.sort(s[fix])  # the thresholds, t_K <= ... <= t_1
+    # A_i = #(S >= t_i) for all i at once: a pixel is >= the j-th smallest threshold iff at
+    # least j thresholds are <= its value (binary search of each pixel among the K
+    # thresholds, O(N log K), instead of sorting the N pixels).
+    n_below_or_equal = np.searchsorted(ascending, s.ravel(), side="right")
+    at_least = np.cumsum(np.bincount(n_below_or_equal, minlength=k + 1)[::-1])[::-1]
+    above = at_least[1:][::-1].astype(np.float64)  # A_i, thresholds in descending order
     rank = np.arange(1, k + 1, dtype=np.float64)
     tp = np.concatenate([[0.0], rank / k, [1.0]])
     fp = np.concatenate([[0.0], (above - rank) / (n - k), [1.0]])
@@ -156,9 +160,11 @@ def shuffled_auc(saliency, fixations, other_fixations, n_splits=100, seed=None):
     if n_pool <= n_pos:
         negatives = pool[None, :]  # every split uses the whole pool: deterministic
     else:
-        # A uniform random permutation per split (argsort of uniforms); keep the first k.
-        order = np.argsort(np.random.default_rng(seed).random((n_splits, n_pool)), axis=1)
-        negatives = pool[order[:, :k]]  # (n_splits, k)
+        # A uniform random permutation per split is the argsort of uniform keys; its first
+        # k entries are the k smallest keys, which argpartition finds in O(L). Their order
+        # does not matter to the counts.
+        keys = np.random.default_rng(seed).random((n_splits, n_pool))
+        negatives = pool[np.argpartition(keys, k - 1, axis=1)[:, :k]]  # (n_splits, k)
     top = max(positives.max(), pool.max())
     m = np.arange(int(np.floor(top / SAUC_STEP + 1e-10)), -1, -1)
     thresholds = m * SAUC_STEP  # descending

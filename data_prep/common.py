@@ -54,7 +54,8 @@ def pair(images: dict[str, Path], masks: dict[str, Path] | None = None,
         name = None
         if img is None:
             ann = mask if mask is not None else getattr(pts, "path", None)
-            name = f"{ann.parent.name}/{ann.name}" if isinstance(ann, Path) else stem
+            name = ("/".join(ann.parts[-3:]) if isinstance(ann, Path)
+                    else getattr(pts, "source", None) or stem)
         out.append(Sample(id=stem, image=img, mask=mask, points=pts, name=name))
     return out
 

@@ -53,6 +53,7 @@ class RawPoints:
     size_hw: tuple | None = None
     clip_margin: float = 0.0
     notes: tuple = ()  # repairs the reader already made (e.g. "no_size_row")
+    source: str | None = None  # name of the annotation in reports, if not a file
 
 
 @dataclass
@@ -77,8 +78,9 @@ class Sample:
 
 
 def _display(x, fallback: str) -> str:
+    """Short name of a source file for reports: its last two folders and its name."""
     if isinstance(x, Path):
-        return x.name if x.parent == x else f"{x.parent.name}/{x.name}"
+        return "/".join(x.parts[-3:])
     return fallback
 
 
@@ -117,7 +119,8 @@ def _build(s: Sample, labels: set, density: str):
                 binary = np.where(gray > 127, 255, 0).astype(np.uint8)
                 points = points_from_map(binary)
             else:
-                current = _display(getattr(s.points, "path", None), s.name or current)
+                current = getattr(s.points, "source", None) or _display(
+                    getattr(s.points, "path", None), s.name or current)
                 raw = s.points() if callable(s.points) else s.points
                 if raw.size_hw is not None:
                     _sizecheck(raw.size_hw, hw, "the size stated in the fixation file")

@@ -51,9 +51,6 @@ def convert(src, root, report, options):
     images = by_stem(files_in(src.find_dir("DUT-OMRON-image", having="*.jpg"), (".jpg",), report), report)
     masks = by_stem(files_in(src.find_dir("pixelwiseGT-new-PNG", having="*.png"), (".png",), report), report)
     mats = by_stem(files_in(src.find_dir("DUT-OMRON-eye-fixations", "mat", having="*.mat"), (".mat",), report), report)
-    points = {}
-    for stem, p in mats.items():
-        points[stem] = _Reader(p)
-        points[stem].path = p
+    points = {stem: _Reader(p) for stem, p in mats.items()}
     write_split(root, NAME, "train", pair(images, masks, points), {"mask", "fix"}, "fc8", report)
     return {"coordinates": "0-based [x, y, subject]; size row [W, H, 0] checked; clip margin 1 px"}

@@ -70,13 +70,10 @@ def convert(src, root, report, options):
     for k, cell in enumerate(cells):
         cell = np.asarray(cell, np.float64).reshape(-1, 3)
         size = (int(sizes[k, 0]), int(sizes[k, 1])) if k < len(sizes) else None
-        rp = RawPoints(x=cell[:, 1], y=cell[:, 0], subject=cell[:, 2].astype(np.int64), base=1, size_hw=size)
-        rp.path = None
+        rp = RawPoints(x=cell[:, 1], y=cell[:, 0], subject=cell[:, 2].astype(np.int64), base=1,
+                       size_hw=size, source=f"pascalFix.mat fixCell{{{k + 1}}}")
         points[str(k + 1)] = rp
     samples = pair(images, masks, points)
-    for s in samples:
-        if s.image is None and s.mask is None:
-            s.name = f"pascalFix.mat fixCell{{{s.id}}}"
     n_subj = len({int(v) for c in cells for v in np.asarray(c).reshape(-1, 3)[:, 2]})
     write_split(root, NAME, "test", samples, {"mask", "fix"}, "fc8", report)
     return {"coordinates": "fixCell rows [y, x, subject], 1-based; sizeData [H, W]",

@@ -107,8 +107,8 @@ def _json_points(path, report):
             ys.append(f[:, 0]); xs.append(f[:, 1]); subj.append(np.full(len(f), int(ann.get("worker_id", -1))))
         cat = lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt)
         rp = RawPoints(cat(xs, float), cat(ys, float), cat(subj, np.int64), base=1,
-                       size_hw=(int(im["height"]), int(im["width"])) if "height" in im else None)
-        rp.path = None
+                       size_hw=(int(im["height"]), int(im["width"])) if "height" in im else None,
+                       source=f"{path.name} image_id {image_id}")
         stem = im["file_name"].rsplit(".", 1)[0]
         out[stem] = rp
     for image_id in set(per) - set(images):

@@ -113,7 +113,8 @@ def inspect_jpeg(data: bytes) -> dict:
         elif marker == 0xEE and seg[:5] == b"Adobe" and len(seg) >= 12:
             info["adobe_transform"] = seg[11]
         i += 2 + length
-    info["truncated"] = data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+    sos = data.rfind(b"\xff\xda")  # no scan at all, or no EOI after the last one
+    info["truncated"] = sos < 0 or data.rfind(b"\xff\xd9") < sos
     return info
 
 

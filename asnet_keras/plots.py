@@ -72,13 +72,16 @@ def _draw_pr(ax, curves, title):
         ax.set_title(title)
 
 
-def plot_pr_curves(curves, out_png, title="Precision-recall", figsize=(5.0, 5.0), dpi=100):
+def plot_pr_curves(
+    curves, out_png, title="Precision-recall", figsize=(5.0, 5.0), dpi=100, label="prediction"
+):
     """Precision-recall curves of several result sets on one axes (paper Fig. 5).
 
     Args:
         curves: dict label -> an evaluator result dict, ``(recall, precision)`` or
             ``(recall, precision, maxF)``; arrays of 256 values (one per threshold).
-            One line per entry, in dict order.
+            One line per entry, in dict order. A single evaluator result dict may also
+            be passed directly; it is drawn with the legend ``label``.
         out_png: output path (parent folders are created).
         title: axes title (``None`` for none).
         figsize, dpi: the PNG is ``figsize[0]*dpi × figsize[1]*dpi`` pixels.
@@ -89,6 +92,8 @@ def plot_pr_curves(curves, out_png, title="Precision-recall", figsize=(5.0, 5.0)
     Example:
         >>> plot_pr_curves({"ASNet": results_ecssd, "BASNet": (rec, prec)}, "pr.png")
     """
+    if isinstance(curves, dict) and "curves" in curves and "maxF" in curves:
+        curves = {label: curves}  # a single evaluator result
     fig = _new_figure(figsize, dpi)
     _draw_pr(fig.add_subplot(1, 1, 1), curves, title)
     fig.tight_layout()

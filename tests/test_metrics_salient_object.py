@@ -244,3 +244,18 @@ def test_evaluator_memory_is_flat_and_results_are_json():
     assert json.loads(text)["maxF_PR"] == pytest.approx(r["maxF_PR"])
     with pytest.raises(ValueError, match="before any step"):
         SalientObjectEvaluator().get_results()
+
+
+def test_to_uint8_rules_and_unit_errors():
+    from asnet_keras.metrics import to_uint8
+
+    np.testing.assert_array_equal(to_uint8(np.array([[True, False]])), [[255, 0]])
+    np.testing.assert_array_equal(to_uint8(np.array([[0, 129, 255]], np.int64)), [[0, 129, 255]])
+    np.testing.assert_array_equal(to_uint8(np.array([[1.05, 0.002]])), [[255, 1]])  # 0.51 -> 1
+    with pytest.raises(ValueError, match="0-255 map"):
+        to_uint8(np.array([[0.0, 200.0]]))
+    with pytest.raises(ValueError, match="grey levels"):
+        to_uint8(np.array([[0, 256]]))
+    # An int mask in 0/255 (e.g. from np.where) is read as grey levels, not as [0, 1].
+    _, m = prepare_sod_inputs(P4, np.where(GT4 > 0, 255, 0))
+    np.testing.assert_array_equal(m, GT4 > 128)

@@ -88,3 +88,10 @@ def test_qualitative_grid_with_missing_cells(tmp_path):
     img = read_png(out)
     assert img.shape[:2] == (2 * 1.5 * 50, 4 * 2 * 50)
     assert img[..., :3].var() > 0
+
+
+def test_pr_plot_accepts_a_single_result_dict(tmp_path):
+    ev = SalientObjectEvaluator()
+    ev.step(np.array([[255, 128], [64, 0]], np.uint8), np.array([[255, 255], [0, 0]], np.uint8))
+    fig = plot_pr_curves(ev.get_results(), tmp_path / "one.png", label="ASNet")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ASNet (maxF=1.000)"]

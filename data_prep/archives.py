@@ -137,9 +137,11 @@ def safe_extract(archive: Path, target: Path) -> Path:
 class Source:
     """Files of one dataset, unpacked or in archives (see module docstring)."""
 
-    def __init__(self, src: Path, work: Path):
+    def __init__(self, src: Path, work: Path, exclude: tuple = ()):
         self.src = Path(src)
         self.work = Path(work)
+        # never look inside the extraction cache or the prepared tree (if under src)
+        self.exclude = {Path(p).resolve() for p in (self.work, *exclude)}
         if not self.src.exists():
             raise LayoutError(f"{self.src}: no such file or folder")
         self.roots: list[Path] = []
@@ -154,8 +156,7 @@ class Source:
             raise LayoutError(f"{self.src}: neither a folder nor a .zip/.rar archive")
         self._dirs_cache: dict = {}
 
-    @staticmethod
-    def _archives_in(folder: Path, depth: int = 0) -> list[Path]:
+    def _archives_in(self, folder: Path, depth: int = 0) -> list[Path]:
         out = []
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -165,8 +166,8 @@ class Source:
             if is_junk(e.name) or e.name.startswith(".extract"):
                 continue
             if e.is_dir(follow_symlinks=False) and depth < MAX_DEPTH:
-                if not e.name.endswith(".partial"):
-                    out += Source._archives_in(Path(e.path), depth + 1)
+                if not e.name.endswith(".partial") and Path(e.path).resolve() not in self.exclude:
+                    out += self._archives_in(Path(e.path), depth + 1)
             elif e.is_file() and e.name.lower().endswith(ARCHIVE_SUFFIXES):
                 out.append(Path(e.path))
         return out
@@ -194,7 +195,8 @@ class Source:
                 try:
                     subs = [Path(e.path) for e in os.scandir(d)
                             if e.is_dir() and not is_junk(e.name) and not e.name.endswith(".partial")
-                            and not (d == self.src and e.name.startswith(".extract"))]
+                            and not (d == self.src and e.name.startswith(".extract"))
+                            and Path(e.path).resolve() not in self.exclude]
                 except OSError:
                     subs = []
                 stack += [(s, depth + 1) for s in sorted(subs, reverse=True)]

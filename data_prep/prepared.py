@@ -178,7 +178,7 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     digests: dict = {}
     n_points = 0
     for s in tqdm(sorted(samples, key=lambda s: s.id), desc=f"{dataset}/{split}", unit="img",
-                  disable=report.quiet, leave=False):
+                  disable=report.quiet):
         name = s.name or _display(s.image, s.id)
         if s.problem:
             report.reject(split, name, s.problem)

@@ -28,7 +28,8 @@ def prepare(dataset: str, src: Path, dst: Path, work: Path | None = None, quiet:
     module = MODULES[dataset]
     report = Report(dataset, quiet=quiet)
     try:
-        source = Source(Path(src), Path(work) if work else default_work(dst, dataset))
+        source = Source(Path(src), Path(work) if work else default_work(dst, dataset),
+                        exclude=(Path(dst),))
         info = module.convert(source, Path(dst), report, options) or {}
         report.check_order()
         density = info.pop("density_key", module.DENSITY)

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="SALICON only: which edition's fixations to use (default: the one found)")
     p.add_argument("--work", type=Path,
                    help="where archives are extracted (default DST/.extract/DATASET)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="decoding threads (default: number of CPUs, at most 8); output is the same")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or warnings")
     g = p.add_argument_group("synthetic")
     g.add_argument("--n", type=int, default=40, help="train images per source (default 40)")
@@ -71,10 +73,11 @@ def main(argv=None) -> int:
     from .runner import prepare, prepare_all
     missing = []
     if args.dataset == "all":
-        reports, missing = prepare_all(args.src, args.dst, quiet=args.quiet, edition=args.edition)
+        reports, missing = prepare_all(args.src, args.dst, quiet=args.quiet, edition=args.edition,
+                                       workers=args.workers)
     else:
         reports = [prepare(args.dataset, args.src, args.dst, work=args.work, quiet=args.quiet,
-                           edition=args.edition)]
+                           edition=args.edition, workers=args.workers)]
     status = 0
     print()
     if reports:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -159,8 +161,52 @@ def _build(s: Sample, labels: set, density: str):
     return out, points, tuple(int(v) for v in hw), repairs
 
 
+def _precheck(s: Sample, labels: set) -> str | None:
+    """Reason to reject a sample before reading any file, or None."""
+    if s.problem:
+        return s.problem
+    if s.image is None:
+        return "annotation without an image"
+    if "mask" in labels and s.mask is None:
+        return "image without its mask"
+    if "fix" in labels and s.points is None and s.fixpts is None:
+        return "image without its fixations"
+    return None
+
+
+def _built(samples: list[Sample], labels: set, density: str | None, workers: int):
+    """Yield ``(sample, result)`` in input order; result is a reject reason (str), a
+    :class:`BadInput`, or the tuple of :func:`_build`. Decoding and encoding run on
+    ``workers`` threads (OpenCV and numpy release the GIL), a bounded window at a time."""
+
+    def one(s):
+        reason = _precheck(s, labels)
+        if reason:
+            return reason
+        try:
+            return _build(s, labels, density)
+        except BadInput as e:
+            return e
+
+    if workers <= 1:
+        for s in samples:
+            yield s, one(s)
+        return
+    window = 8 * workers
+    with ThreadPoolExecutor(workers) as pool:
+        for i in range(0, len(samples), window):
+            chunk = samples[i : i + window]
+            yield from zip(chunk, pool.map(one, chunk))
+
+
+def default_workers() -> int:
+    """Threads for decoding/encoding: the CPU count, at most 8."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
 def write_split(root: Path, dataset: str, split: str, samples: list[Sample], labels: set,
-                density: str | None, report: Report, extra_lists: dict | None = None) -> dict:
+                density: str | None, report: Report, extra_lists: dict | None = None,
+                workers: int | None = None) -> dict:
     """Prepare one split under ``root/dataset/split``; return its meta entry.
 
     ``labels`` is the set of labels every image of this split must have: ``"mask"``,
@@ -168,7 +214,10 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     :data:`DENSITY`. ``extra_lists`` maps file names (e.g. ``list_holdout.txt``) to ids; only
     ids that were prepared are written.
     Samples missing a required label, or whose files fail to decode, are rejected.
+    ``workers``: decoding threads (default :func:`default_workers`); the output does
+    not depend on it.
     """
+    workers = default_workers() if workers is None else workers
     base = Path(root) / dataset / split
     for sub in LABEL_DIRS:
         remove_stale_tmp(base / sub)
@@ -177,29 +226,19 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     done: dict = {}
     digests: dict = {}
     n_points = 0
-    for s in tqdm(sorted(samples, key=lambda s: s.id), desc=f"{dataset}/{split}", unit="img",
-                  disable=report.quiet):
+    for s, result in tqdm(_built(sorted(samples, key=lambda s: s.id), labels, density, workers),
+                          total=len(samples), desc=f"{dataset}/{split}", unit="img",
+                          disable=report.quiet):
         name = s.name or _display(s.image, s.id)
-        if s.problem:
-            report.reject(split, name, s.problem)
+        if s.id in done and not isinstance(result, str):
+            result = f"duplicate id '{s.id}' (already taken by {done[s.id]})"
+        if isinstance(result, str):
+            report.reject(split, name, result)
             continue
-        if s.image is None:
-            report.reject(split, name, "annotation without an image")
+        if isinstance(result, BadInput):
+            report.reject(split, getattr(result, "file", name), str(result))
             continue
-        if "mask" in labels and s.mask is None:
-            report.reject(split, name, "image without its mask")
-            continue
-        if "fix" in labels and s.points is None and s.fixpts is None:
-            report.reject(split, name, "image without its fixations")
-            continue
-        if s.id in done:
-            report.reject(split, name, f"duplicate id '{s.id}' (already taken by {done[s.id]})")
-            continue
-        try:
-            out, points, hw, repairs = _build(s, labels, density)
-        except BadInput as e:
-            report.reject(split, getattr(e, "file", name), str(e))
-            continue
+        out, points, hw, repairs = result
         for kind, fname in repairs:
             report.repair(kind, fname)
         if points is not None:

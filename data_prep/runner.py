@@ -38,7 +38,7 @@ def prepare(dataset: str, src: Path, dst: Path, work: Path | None = None, quiet:
         for a in archives:
             if a["name"] in known:
                 a["matches_published_md5"] = a["md5"] == known[a["name"]]
-        write_meta(dst, dataset, report, {"archives": archives, "layout": "DATASETS.md"}, density, info)
+        write_meta(dst, dataset, report, {"src_name": Path(src).name, "archives": archives}, density, info)
     except (LayoutError, ArchiveError, BadInput) as e:
         report.fatal = str(e)
     return report

@@ -78,3 +78,10 @@ def test_rerun_verifies_without_rewriting_and_repairs_damage(raw, clean, tmp_pat
     rep = prepare("dut-omron", raw, tmp_path, quiet=True)
     assert rep.io["written"] == 1
     assert tree(tmp_path) == clean
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_output_does_not_depend_on_thread_count(raw, clean, tmp_path, workers):
+    rep = prepare("dut-omron", raw, tmp_path, quiet=True, workers=workers)
+    assert rep.fatal is None
+    assert tree(tmp_path) == clean

@@ -52,5 +52,5 @@ def convert(src, root, report, options):
     masks = by_stem(files_in(src.find_dir("pixelwiseGT-new-PNG", having="*.png"), (".png",), report), report)
     mats = by_stem(files_in(src.find_dir("DUT-OMRON-eye-fixations", "mat", having="*.mat"), (".mat",), report), report)
     points = {stem: _Reader(p) for stem, p in mats.items()}
-    write_split(root, NAME, "train", pair(images, masks, points), {"mask", "fix"}, "fc8", report)
+    write_split(root, NAME, "train", pair(images, masks, points), {"mask", "fix"}, "fc8", report, workers=options.get("workers"))
     return {"coordinates": "0-based [x, y, subject]; size row [W, H, 0] checked; clip margin 1 px"}

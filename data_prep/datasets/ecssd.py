@@ -15,5 +15,5 @@ DOWNLOAD = ("images.zip and ground_truth_mask.zip (masks of 9 April 2015) from t
 def convert(src, root, report, options):
     images = by_stem(files_in(src.find_dir("images", having="*.jpg"), (".jpg",), report), report)
     masks = by_stem(files_in(src.find_dir("ground_truth_mask", having="*.png"), (".png",), report), report)
-    write_split(root, NAME, "test", pair(images, masks), {"mask"}, None, report)
+    write_split(root, NAME, "test", pair(images, masks), {"mask"}, None, report, workers=options.get("workers"))
     return {}

@@ -53,5 +53,5 @@ def convert(src, root, report, options):
                 report.warn(f"{part}ImgSet.mat names {len(missing)} images not in imgs/: "
                             + ", ".join(missing[:5]) + ("…" if len(missing) > 5 else ""))
             lists[f"list_mdf_{part}.txt"] = ids
-    write_split(root, NAME, "test", samples, {"mask"}, None, report, extra_lists=lists)
+    write_split(root, NAME, "test", samples, {"mask"}, None, report, extra_lists=lists, workers=options.get("workers"))
     return {"mdf_split_files": sorted(lists)}

@@ -38,5 +38,5 @@ def convert(src, root, report, options):
         elif s.fixpts is None or s.fixmap is None:
             s.problem = "image without its " + ("_fixPts.jpg point map" if s.fixpts is None else "_fixMap.jpg density map")
         samples.append(s)
-    write_split(root, NAME, "test", samples, {"fix"}, "official", report)
+    write_split(root, NAME, "test", samples, {"fix"}, "official", report, workers=options.get("workers"))
     return {"fixpts_threshold": "> 127 on the JPEG point map"}

@@ -75,6 +75,6 @@ def convert(src, root, report, options):
         points[str(k + 1)] = rp
     samples = pair(images, masks, points)
     n_subj = len({int(v) for c in cells for v in np.asarray(c).reshape(-1, 3)[:, 2]})
-    write_split(root, NAME, "test", samples, {"mask", "fix"}, "fc8", report)
+    write_split(root, NAME, "test", samples, {"mask", "fix"}, "fc8", report, workers=options.get("workers"))
     return {"coordinates": "fixCell rows [y, x, subject], 1-based; sizeData [H, W]",
             "mask_threshold": ">= 128 (gtThreshold 0.5)", "fixation_subjects": n_subj}

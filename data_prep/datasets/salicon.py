@@ -128,7 +128,7 @@ def convert(src, root, report, options):
         images = by_stem([p for p in files_in(img_dir, (".jpg",), report)
                           if p.name.startswith(f"COCO_{split}2014_")], report)
         if split == "test":
-            write_split(root, NAME, split, pair(images), set(), None, report)
+            write_split(root, NAME, split, pair(images), set(), None, report, workers=options.get("workers"))
             continue
         if edition == "2017":
             fdir = src.find_dir("fixations", split, having="*.mat")
@@ -157,7 +157,7 @@ def convert(src, root, report, options):
             ok = [s.id for s in samples if s.image is not None]
             holdout_ids = holdout(ok)
             extra = {"list_holdout.txt": holdout_ids}
-        write_split(root, NAME, split, samples, {"fix"}, density, report, extra_lists=extra)
+        write_split(root, NAME, split, samples, {"fix"}, density, report, extra_lists=extra, workers=options.get("workers"))
         density_used[split] = density
     return {"density_key": density_used.get("train", density_used.get("val")),
             "edition": edition, "density_per_split": density_used,

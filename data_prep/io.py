@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import cv2

@@ -23,8 +23,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import LAYOUT_VERSION, __version__
-from .fixations import (FixationTable, Points, density_fc8, density_sigma, official_map,
-                        point_map, points_from_map, to_points, FC8)
+from .fixations import (FC8, FixationTable, density_fc8, density_sigma, official_map,
+                        point_map, points_from_map, to_points)
 from .io import (BadInput, atomic_write_bytes, decode_gray, encode_jpeg, encode_png,
                  image_bytes, mask_bytes, remove_stale_tmp)
 from .report import Report
@@ -80,7 +80,8 @@ class Sample:
 
 
 def _display(x, fallback: str) -> str:
-    """Short name of a source file for reports: its last two folders and its name."""
+    """Short name of a source file for reports: its last two folders and its name
+    (``fallback`` when ``x`` is not a path)."""
     if isinstance(x, Path):
         return "/".join(x.parts[-3:])
     return fallback
@@ -91,66 +92,84 @@ def _sizecheck(arr_hw, hw, what):
         raise BadInput(f"{what} is {arr_hw[0]}x{arr_hw[1]} but the image is {hw[0]}x{hw[1]} (HxW)")
 
 
-def _build(s: Sample, labels: set, density: str):
-    """Decode and normalise one sample -> (outputs {subdir: bytes}, points, hw, repairs).
-    Raises BadInput with ``.file`` set to the display name of the failing file."""
-    repairs: list = []
-    out: dict = {}
+@dataclass
+class Built:
+    """One sample, decoded and normalised: ``outputs`` {subfolder: file bytes}, the
+    in-frame ``points`` (or None), the image size ``hw``, ``repairs`` [(kind, file)],
+    and ``order`` = (#x >= H, #y >= H) on landscape images (column-order check)."""
+
+    outputs: dict
+    points: object
+    hw: tuple
+    repairs: list
+    order: tuple = (0, 0)
+
+
+def _fixations(s: Sample, hw, built: Built, name: str) -> np.ndarray:
+    """Fill ``built.points``; return the binary point map ``(H, W) uint8`` {0, 255}."""
+    if s.fixpts is not None:  # MIT1003: a JPEG point map, threshold > 127
+        gray, _ = decode_gray(Path(s.fixpts).read_bytes())
+        _sizecheck(gray.shape, hw, "fixation point map")
+        binary = np.where(gray > 127, 255, 0).astype(np.uint8)
+        built.points = points_from_map(binary)
+        return binary
+    raw = s.points() if callable(s.points) else s.points
+    if raw.size_hw is not None:
+        _sizecheck(raw.size_hw, hw, "the size stated in the fixation file")
+    pts = to_points(raw.x, raw.y, raw.subject, raw.base, hw, raw.clip_margin)
+    built.points = pts
+    built.repairs += [(n, name) for n in raw.notes]
+    if pts.dropped:
+        built.repairs.append(("fixations_dropped", name))
+    if pts.clipped:
+        built.repairs.append(("fixations_clipped", name))
+    if hw[1] > hw[0]:  # column-order sanity check, DATASETS.md §0
+        built.order = (int(np.sum(np.asarray(raw.x, float) - raw.base >= hw[0])),
+                       int(np.sum(np.asarray(raw.y, float) - raw.base >= hw[0])))
+    return point_map(pts, hw)
+
+
+def _density(s: Sample, binary: np.ndarray, density: str) -> np.ndarray:
+    """The fixmap ``(H, W) uint8`` (max 255) by the dataset's convention (:data:`DENSITY`)."""
+    if density == "official":
+        gray = s.fixmap if isinstance(s.fixmap, np.ndarray) else decode_gray(Path(s.fixmap).read_bytes())[0]
+        _sizecheck(gray.shape, binary.shape, "fixation density map")
+        return official_map(gray)
+    if density == "sigma19":
+        return density_sigma(binary, 19.0)
+    return density_fc8(binary)
+
+
+def _build(s: Sample, labels: set, density: str) -> Built:
+    """Decode and normalise one sample. Raises :class:`BadInput` whose ``.file`` is the
+    display name of the file that failed."""
     current = _display(s.image, s.id)
     try:
-        if isinstance(s.image, np.ndarray):
-            bgr = s.image
-            out["images"], hw = encode_jpeg(bgr), bgr.shape[:2]
+        if isinstance(s.image, np.ndarray):  # synthetic
+            built = Built({"images": encode_jpeg(s.image)}, None, s.image.shape[:2], [])
         else:
-            out["images"], hw, notes = image_bytes(Path(s.image).read_bytes())
-            repairs += [(n, current) for n in sorted(notes)]
+            data, hw, notes = image_bytes(Path(s.image).read_bytes())
+            built = Built({"images": data}, None, hw, [(n, current) for n in sorted(notes)])
+        hw = tuple(int(v) for v in built.hw)
+        built.hw = hw
         if "mask" in labels:
             current = _display(s.mask, s.id)
-            if isinstance(s.mask, np.ndarray):
+            if isinstance(s.mask, np.ndarray):  # synthetic: already 0/255
                 _sizecheck(s.mask.shape, hw, "mask")
-                out["masks"] = encode_png(np.where(s.mask >= 128, 255, 0).astype(np.uint8))
+                built.outputs["masks"] = encode_png(np.where(s.mask >= 128, 255, 0).astype(np.uint8))
             else:
-                out["masks"], notes = mask_bytes(Path(s.mask).read_bytes(), hw)
-                repairs += [(n, current) for n in sorted(notes)]
-        points = None
+                built.outputs["masks"], notes = mask_bytes(Path(s.mask).read_bytes(), hw)
+                built.repairs += [(n, current) for n in sorted(notes)]
         if "fix" in labels:
-            if s.fixpts is not None:
-                current = _display(s.fixpts, s.id)
-                gray, _ = decode_gray(Path(s.fixpts).read_bytes())
-                _sizecheck(gray.shape, hw, "fixation point map")
-                binary = np.where(gray > 127, 255, 0).astype(np.uint8)
-                points = points_from_map(binary)
-            else:
-                current = getattr(s.points, "source", None) or _display(
-                    getattr(s.points, "path", None), s.name or current)
-                raw = s.points() if callable(s.points) else s.points
-                if raw.size_hw is not None:
-                    _sizecheck(raw.size_hw, hw, "the size stated in the fixation file")
-                points = to_points(raw.x, raw.y, raw.subject, raw.base, hw, raw.clip_margin)
-                repairs += [(n, current) for n in raw.notes]
-                if hw[1] > hw[0]:  # column-order sanity check, DATASETS.md §0
-                    points.order_check = (int(np.sum(np.asarray(raw.x, float) - raw.base >= hw[0])),
-                                          int(np.sum(np.asarray(raw.y, float) - raw.base >= hw[0])))
-                binary = point_map(points, hw)
-                if points.dropped:
-                    repairs.append(("fixations_dropped", current))
-                if points.clipped:
-                    repairs.append(("fixations_clipped", current))
-            if len(points.x) == 0:
-                repairs.append(("no_fixations", current))
-            out["fixpts"] = encode_png(binary)
+            current = _display(s.fixpts, "") or getattr(s.points, "source", None) or _display(
+                getattr(s.points, "path", None), s.name or current)
+            binary = _fixations(s, hw, built, current)
+            if len(built.points.x) == 0:
+                built.repairs.append(("no_fixations", current))
+            built.outputs["fixpts"] = encode_png(binary)
             if density == "official":
                 current = _display(s.fixmap, s.id)
-                if isinstance(s.fixmap, np.ndarray):
-                    gray = s.fixmap
-                else:
-                    gray, _ = decode_gray(Path(s.fixmap).read_bytes())
-                _sizecheck(gray.shape, hw, "fixation density map")
-                out["fixmaps"] = encode_png(official_map(gray))
-            elif density == "sigma19":
-                out["fixmaps"] = encode_png(density_sigma(binary, 19.0))
-            else:
-                out["fixmaps"] = encode_png(density_fc8(binary))
+            built.outputs["fixmaps"] = encode_png(_density(s, binary, density))
     except BadInput as e:
         e.file = current
         raise
@@ -158,7 +177,7 @@ def _build(s: Sample, labels: set, density: str):
         err = BadInput(f"cannot read ({e.strerror or e})")
         err.file = current
         raise err from e
-    return out, points, tuple(int(v) for v in hw), repairs
+    return built
 
 
 def _precheck(s: Sample, labels: set) -> str | None:
@@ -176,7 +195,7 @@ def _precheck(s: Sample, labels: set) -> str | None:
 
 def _built(samples: list[Sample], labels: set, density: str | None, workers: int):
     """Yield ``(sample, result)`` in input order; result is a reject reason (str), a
-    :class:`BadInput`, or the tuple of :func:`_build`. Decoding and encoding run on
+    :class:`BadInput`, or a :class:`Built`. Decoding and encoding run on
     ``workers`` threads (OpenCV and numpy release the GIL), a bounded window at a time."""
 
     def one(s):
@@ -238,19 +257,18 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
         if isinstance(result, BadInput):
             report.reject(split, getattr(result, "file", name), str(result))
             continue
-        out, points, hw, repairs = result
-        for kind, fname in repairs:
+        for kind, fname in result.repairs:
             report.repair(kind, fname)
+        points = result.points
         if points is not None:
-            table.add(s.id, points, hw)
+            table.add(s.id, points, result.hw)
             report.points["kept"] += len(points.x)
             report.points["dropped_outside"] += points.dropped
             report.points["clipped"] += points.clipped
-            ox, oy = getattr(points, "order_check", (0, 0))
-            report.order_check[0] += ox
-            report.order_check[1] += oy
+            report.order_check[0] += result.order[0]
+            report.order_check[1] += result.order[1]
             n_points += len(points.x)
-        for sub, data in out.items():
+        for sub, data in result.outputs.items():
             rel = f"{sub}/{s.id}{LABEL_DIRS[sub]}"
             report.io["written" if atomic_write_bytes(base / rel, data) else "verified"] += 1
             digests[rel] = hashlib.md5(data).hexdigest()

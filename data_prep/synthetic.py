@@ -24,8 +24,6 @@ generator seeded by ``(seed, source, split, index)``, so output depends only on 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 

@@ -3,7 +3,6 @@ the documented way and counted, or rejected with its file name and reason."""
 
 import io
 import json
-import os
 import stat
 import zipfile
 

@@ -5,7 +5,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 
 import data_prep_fixtures as F
 from data_prep.fixations import density_fc8

@@ -2,7 +2,6 @@
 
 import io
 import math
-import zipfile
 
 import numpy as np
 import pytest

@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", choices=["2015", "2017"],
                    help="SALICON only: which edition's fixations to use (default: the one found)")
     p.add_argument("--work", type=Path,
-                   help="where archives are extracted (default DST/.extract/DATASET)")
+                   help="where archives are extracted (default DST/.extract/DATASET; "
+                        "for 'all', WORK/DATASET)")
     p.add_argument("--workers", type=int, default=None,
                    help="decoding threads (default: number of CPUs, at most 8); output is the same")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or warnings")
@@ -73,8 +74,8 @@ def main(argv=None) -> int:
     from .runner import prepare, prepare_all
     missing = []
     if args.dataset == "all":
-        reports, missing = prepare_all(args.src, args.dst, quiet=args.quiet, edition=args.edition,
-                                       workers=args.workers)
+        reports, missing = prepare_all(args.src, args.dst, work=args.work, quiet=args.quiet,
+                                       edition=args.edition, workers=args.workers)
     else:
         reports = [prepare(args.dataset, args.src, args.dst, work=args.work, quiet=args.quiet,
                            edition=args.edition, workers=args.workers)]

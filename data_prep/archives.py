@@ -177,6 +177,10 @@ class Source:
             return False
         arch = self.pending.pop(0)
         target = self.work / arch.name
+        k = 2
+        while target in self.roots:  # two archives of the same name in different folders
+            target = self.work / f"{arch.name}-{k}"
+            k += 1
         safe_extract(arch, target)
         self.archives.append({"name": arch.name, "md5": md5_file(arch)})
         self.roots.append(target)

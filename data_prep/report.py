@@ -15,6 +15,8 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from tqdm import tqdm
+
 REPAIR_TEXT = {
     "gray_to_rgb": "grey-scale image converted to RGB",
     "alpha_dropped": "alpha channel dropped",
@@ -65,7 +67,7 @@ class Report:
     def reject(self, split: str, name: str, reason: str) -> None:
         self.rejects.append({"split": split, "file": name, "reason": reason})
         if not self.quiet:
-            print(f"[{self.dataset}] REJECTED {name}: {reason}", file=sys.stderr)
+            tqdm.write(f"[{self.dataset}] REJECTED {name}: {reason}", file=sys.stderr)
 
     def ignore(self, name: str) -> None:
         self.ignored.add(name)
@@ -73,7 +75,7 @@ class Report:
     def warn(self, text: str) -> None:
         self.warnings.append(text)
         if not self.quiet:
-            print(f"[{self.dataset}] warning: {text}", file=sys.stderr)
+            tqdm.write(f"[{self.dataset}] warning: {text}", file=sys.stderr)
 
     def meta(self) -> dict:
         """The deterministic part that goes into ``meta.json``."""

@@ -63,9 +63,11 @@ def find_raw(raw_root: Path) -> dict[str, Path]:
     return found
 
 
-def prepare_all(raw_root: Path, dst: Path, quiet: bool = False, **options):
-    """Prepare every dataset present under ``raw_root``; returns (reports, missing names)."""
+def prepare_all(raw_root: Path, dst: Path, work: Path | None = None, quiet: bool = False, **options):
+    """Prepare every dataset present under ``raw_root`` (extracting into
+    ``work/<dataset>`` if given); returns (reports, names of the missing datasets)."""
     found = find_raw(Path(raw_root))
-    reports = [prepare(name, path, dst, quiet=quiet, **options) for name, path in found.items()]
+    reports = [prepare(name, path, dst, work=Path(work) / name if work else None, quiet=quiet, **options)
+               for name, path in found.items()]
     missing = [name for name in MODULES if name not in found]
     return reports, missing

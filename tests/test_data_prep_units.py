@@ -2,6 +2,7 @@
 
 import io
 import math
+import zipfile
 
 import numpy as np
 import pytest
@@ -131,3 +132,16 @@ def test_data_prep_imports_no_keras_tensorflow_or_asnet():
             "print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_two_archives_with_the_same_name_do_not_overwrite_each_other(tmp_path):
+    from data_prep.archives import Source
+    for sub, stem in (("a", "0001"), ("b", "0002")):
+        d = tmp_path / "raw" / sub
+        d.mkdir(parents=True)
+        with zipfile.ZipFile(d / "images.zip", "w") as zf:
+            zf.writestr(f"images_{sub}/{stem}.jpg", b"x")
+    src = Source(tmp_path / "raw", tmp_path / "work")
+    assert src.find_dir("images_a", having="*.jpg").name == "images_a"
+    assert src.find_dir("images_b", having="*.jpg").name == "images_b"
+    assert (src.find_dir("images_a") / "0001.jpg").is_file()  # still there

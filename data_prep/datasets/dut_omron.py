@@ -14,7 +14,7 @@ from ..io import BadInput
 from ..prepared import RawPoints, write_split
 
 NAME = "dut-omron"
-ALIASES = ("dut-omron", "dut_omron", "dutomron", "dut-omron-image")
+ALIASES = ("dut-omron", "dut_omron", "dutomron")
 DENSITY = 'fc8'
 KNOWN_MD5 = {"DUT-OMRON-image.zip": "a8951db9297afacf78bc0e5079103cf1",
              "DUT-OMRON-eye-fixations.zip": "d9f4f83fcc78b1e5efb579ae9fb0edc2"}

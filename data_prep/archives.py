@@ -145,6 +145,7 @@ class Source:
         if not self.src.exists():
             raise LayoutError(f"{self.src}: no such file or folder")
         self.roots: list[Path] = []
+        self.prefix: dict[Path, str] = {self.src: ""}
         self.pending: list[Path] = []
         self.archives: list[dict] = []
         if self.src.is_dir():
@@ -184,6 +185,7 @@ class Source:
         safe_extract(arch, target)
         self.archives.append({"name": arch.name, "md5": md5_file(arch)})
         self.roots.append(target)
+        self.prefix[target] = f"{arch.name}:"
         self.pending += self._archives_in(target)
         self._dirs_cache.clear()
         return True
@@ -206,6 +208,17 @@ class Source:
                 stack += [(s, depth + 1) for s in sorted(subs, reverse=True)]
             self._dirs_cache[root] = found
         return self._dirs_cache[root]
+
+    def display(self, path: Path) -> str:
+        """How a file is named in reports: relative to ``--src``, or ``archive:member``
+        for a file that came out of an archive."""
+        path = Path(path)
+        for root in sorted(self.prefix, key=lambda r: len(r.parts), reverse=True):
+            try:
+                return self.prefix[root] + path.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.name
 
     def find_dir(self, *rel: str, having: str | None = None, required: bool = True) -> Path | None:
         """Shallowest folder whose path ends with ``rel`` (case-insensitive, e.g.

@@ -19,7 +19,7 @@ def by_stem(files: list[Path], report: Report | None = None) -> dict[str, Path]:
     for p in sorted(files, key=lambda p: p.name):
         if p.stem in out:
             if report is not None:
-                report.ignore(f"{p.parent.name}/{p.name}")
+                report.ignore(report.name(p))
             continue
         out[p.stem] = p
     return out
@@ -36,27 +36,20 @@ def files_in(folder: Path, exts: tuple[str, ...], report: Report | None = None,
         if p.suffix.lower() in exts:
             keep.append(p)
         elif report is not None and note_others:
-            report.ignore(f"{p.parent.name}/{p.name}")
+            report.ignore(report.name(p))
     return keep
 
 
 def pair(images: dict[str, Path], masks: dict[str, Path] | None = None,
          points: dict | None = None) -> list[Sample]:
     """One :class:`Sample` per stem seen in any of the inputs. A stem with annotations
-    but no image gets ``image=None`` (rejected later, by annotation name); a missing
+    but no image gets ``image=None`` (rejected later, named by its annotation); a missing
     annotation stays ``None`` (rejected as "image without its mask/fixations")."""
     stems = set(images) | set(masks or {}) | set(points or {})
     out = []
     for stem in sorted(stems):
-        img = images.get(stem)
-        mask = (masks or {}).get(stem)
-        pts = (points or {}).get(stem)
-        name = None
-        if img is None:
-            ann = mask if mask is not None else getattr(pts, "path", None)
-            name = ("/".join(ann.parts[-3:]) if isinstance(ann, Path)
-                    else getattr(pts, "source", None) or stem)
-        out.append(Sample(id=stem, image=img, mask=mask, points=pts, name=name))
+        out.append(Sample(id=stem, image=images.get(stem), mask=(masks or {}).get(stem),
+                          points=(points or {}).get(stem)))
     return out
 
 

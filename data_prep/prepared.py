@@ -79,12 +79,15 @@ class Sample:
     name: str | None = None  # display name for reports (defaults to the image path)
 
 
-def _display(x, fallback: str) -> str:
-    """Short name of a source file for reports: its last two folders and its name
-    (``fallback`` when ``x`` is not a path)."""
-    if isinstance(x, Path):
-        return "/".join(x.parts[-3:])
-    return fallback
+def sample_name(s: Sample, namer: Callable[[Path], str]) -> str:
+    """How a sample is named when rejected: ``s.name``, else its first source file
+    (image, mask, point map, density map, fixation file), else the fixations' source."""
+    if s.name:
+        return s.name
+    for x in (s.image, s.mask, s.fixpts, s.fixmap, getattr(s.points, "path", None)):
+        if isinstance(x, Path):
+            return namer(x)
+    return getattr(s.points, "source", None) or s.id
 
 
 def _sizecheck(arr_hw, hw, what):
@@ -140,9 +143,10 @@ def _density(s: Sample, binary: np.ndarray, density: str) -> np.ndarray:
     return density_fc8(binary)
 
 
-def _build(s: Sample, labels: set, density: str) -> Built:
+def _build(s: Sample, labels: set, density: str, namer: Callable[[Path], str]) -> Built:
     """Decode and normalise one sample. Raises :class:`BadInput` whose ``.file`` is the
-    display name of the file that failed."""
+    name (by ``namer``) of the file that failed."""
+    _display = lambda x, fallback: namer(x) if isinstance(x, Path) else fallback
     current = _display(s.image, s.id)
     try:
         if isinstance(s.image, np.ndarray):  # synthetic
@@ -193,7 +197,7 @@ def _precheck(s: Sample, labels: set) -> str | None:
     return None
 
 
-def _built(samples: list[Sample], labels: set, density: str | None, workers: int):
+def _built(samples: list[Sample], labels: set, density: str | None, workers: int, namer):
     """Yield ``(sample, result)`` in input order; result is a reject reason (str), a
     :class:`BadInput`, or a :class:`Built`. Decoding and encoding run on
     ``workers`` threads (OpenCV and numpy release the GIL), a bounded window at a time."""
@@ -203,7 +207,7 @@ def _built(samples: list[Sample], labels: set, density: str | None, workers: int
         if reason:
             return reason
         try:
-            return _build(s, labels, density)
+            return _build(s, labels, density, namer)
         except BadInput as e:
             return e
 
@@ -245,10 +249,10 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     done: dict = {}
     digests: dict = {}
     n_points = 0
-    for s, result in tqdm(_built(sorted(samples, key=lambda s: s.id), labels, density, workers),
+    for s, result in tqdm(_built(sorted(samples, key=lambda s: s.id), labels, density, workers, report.name),
                           total=len(samples), desc=f"{dataset}/{split}", unit="img",
                           disable=report.quiet):
-        name = s.name or _display(s.image, s.id)
+        name = sample_name(s, report.name)
         if s.id in done and not isinstance(result, str):
             result = f"duplicate id '{s.id}' (already taken by {done[s.id]})"
         if isinstance(result, str):

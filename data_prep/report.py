@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -51,6 +53,9 @@ class Report:
     splits: dict = field(default_factory=dict)
     io: Counter = field(default_factory=Counter)
     fatal: str | None = None
+    #: how source files are named in messages and meta.json (set by the runner to
+    #: :meth:`data_prep.archives.Source.display`: relative to --src, or "archive:member")
+    namer: Callable[[Path], str] | None = None
     #: landscape images: [points with x >= H, points with y >= H] (order sanity check)
     order_check: list = field(default_factory=lambda: [0, 0])
 
@@ -60,6 +65,10 @@ class Report:
         if self.order_check[1] > 0 and self.order_check[0] == 0:
             self.warn(f"fixation columns look swapped: on landscape images no x exceeds the "
                       f"image height but {self.order_check[1]} y values do")
+
+    def name(self, path: Path) -> str:
+        """Display name of a source file (default: its last two folders and its name)."""
+        return self.namer(Path(path)) if self.namer else "/".join(Path(path).parts[-3:])
 
     def repair(self, kind: str, name: str) -> None:
         self.repairs[kind].add(name)

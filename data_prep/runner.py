@@ -30,6 +30,7 @@ def prepare(dataset: str, src: Path, dst: Path, work: Path | None = None, quiet:
     try:
         source = Source(Path(src), Path(work) if work else default_work(dst, dataset),
                         exclude=(Path(dst),))
+        report.namer = source.display
         info = module.convert(source, Path(dst), report, options) or {}
         report.check_order()
         density = info.pop("density_key", module.DENSITY)

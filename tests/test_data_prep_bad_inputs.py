@@ -47,7 +47,7 @@ def test_unreadable_image_is_rejected_by_name(ecssd, tmp_path):
     F.write(ecssd / "images" / "0003.jpg", b"this is not an image")
     F.write(ecssd / "ground_truth_mask" / "0003.png", F.png_bytes(F.mask_array()))
     rep = prep("ecssd", ecssd, tmp_path)
-    assert rejected(rep) == {("raw/images/0003.jpg", "unreadable (OpenCV cannot decode it)")}
+    assert rejected(rep) == {("images/0003.jpg", "unreadable (OpenCV cannot decode it)")}
     out = tmp_path / "data/ecssd/test"
     assert (out / "list.txt").read_text() == "0001\n0002\n"
     assert not (out / "masks/0003.png").exists()  # nothing of a rejected sample is written
@@ -62,20 +62,20 @@ def test_empty_and_truncated_images_are_rejected(ecssd, tmp_path):
         F.write(ecssd / "ground_truth_mask" / f"{s}.png", F.png_bytes(F.mask_array()))
     rep = prep("ecssd", ecssd, tmp_path)
     assert rejected(rep) == {
-        ("raw/images/0003.jpg", "truncated JPEG (no end-of-image marker after the last scan)"),
-        ("raw/images/0004.jpg", "empty file"),
-        ("raw/images/0005.jpg", "truncated JPEG (no end-of-image marker after the last scan)")}
+        ("images/0003.jpg", "truncated JPEG (no end-of-image marker after the last scan)"),
+        ("images/0004.jpg", "empty file"),
+        ("images/0005.jpg", "truncated JPEG (no end-of-image marker after the last scan)")}
 
 
 def test_annotation_without_image_and_image_without_annotation(ecssd, tmp_path):
     F.write(ecssd / "ground_truth_mask" / "0009.png", F.png_bytes(F.mask_array()))
     F.write(ecssd / "images" / "0008.jpg", F.jpeg_bytes(F.rgb_image(8)))
     rep = prep("ecssd", ecssd, tmp_path)
-    assert rejected(rep) == {("raw/ground_truth_mask/0009.png", "annotation without an image"),
-                             ("raw/images/0008.jpg", "image without its mask")}
+    assert rejected(rep) == {("ground_truth_mask/0009.png", "annotation without an image"),
+                             ("images/0008.jpg", "image without its mask")}
     meta = json.loads((tmp_path / "data/ecssd/meta.json").read_text())
     assert meta["splits"]["test"]["rejected"] == 2 and meta["splits"]["test"]["images"] == 2
-    assert {r["file"] for r in meta["rejected"]} == {"raw/ground_truth_mask/0009.png", "raw/images/0008.jpg"}
+    assert {r["file"] for r in meta["rejected"]} == {"ground_truth_mask/0009.png", "images/0008.jpg"}
 
 
 def test_unreadable_mask_rejects_the_pair_by_mask_name(ecssd, tmp_path):
@@ -83,7 +83,7 @@ def test_unreadable_mask_rejects_the_pair_by_mask_name(ecssd, tmp_path):
     png = F.png_bytes(F.mask_array())
     F.write(ecssd / "ground_truth_mask" / "0003.png", png[:-12])  # IEND cut off
     rep = prep("ecssd", ecssd, tmp_path)
-    assert rejected(rep) == {("raw/ground_truth_mask/0003.png", "truncated PNG (no IEND chunk)")}
+    assert rejected(rep) == {("ground_truth_mask/0003.png", "truncated PNG (no IEND chunk)")}
     assert not (tmp_path / "data/ecssd/test/images/0003.jpg").exists()
 
 
@@ -107,7 +107,7 @@ def test_exit_status_is_nonzero_on_rejects_unless_allowed(ecssd, tmp_path, capsy
     args = ["ecssd", "--src", str(ecssd), "--dst", str(tmp_path / "data"), "-q"]
     assert main(args) == 1
     out = capsys.readouterr()
-    assert "raw/images/0003.jpg: unreadable" in out.err
+    assert "images/0003.jpg: unreadable" in out.err
     header = [l for l in out.out.splitlines() if l.startswith("dataset")][0]
     assert header.split() == ["dataset", "split", "images", "masks", "fixation", "maps", "rejected"]
     row = [l for l in out.out.splitlines() if l.startswith("ecssd")][0]
@@ -123,7 +123,7 @@ def test_grey_image_becomes_rgb_and_is_counted(ecssd, tmp_path):
     out = read(tmp_path / "data/ecssd/test/images/0001.jpg")
     assert out.shape == (30, 40, 3)
     assert np.array_equal(out[:, :, 0], out[:, :, 1]) and np.array_equal(out[:, :, 1], out[:, :, 2])
-    assert rep.repairs["gray_to_rgb"] == {"raw/images/0001.jpg"}
+    assert rep.repairs["gray_to_rgb"] == {"images/0001.jpg"}
     assert rep.rejects == []
 
 
@@ -137,7 +137,7 @@ def test_cmyk_jpeg_becomes_rgb(ecssd, tmp_path):
     assert out.shape == (30, 40, 3)
     expect_rgb = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").getpixel((20, 15))
     assert np.abs(out[15, 20, ::-1].astype(int) - expect_rgb).max() <= 4
-    assert rep.repairs["cmyk_to_rgb"] == {"raw/images/0001.jpg"}
+    assert rep.repairs["cmyk_to_rgb"] == {"images/0001.jpg"}
 
 
 @pytest.fixture
@@ -181,11 +181,11 @@ def test_mask_not_0_255_is_binarised_at_128_and_counted(ecssd, tmp_path):
     rep = prep("ecssd", ecssd, tmp_path)
     out = read(tmp_path / "data/ecssd/test/masks/0001.png")
     assert out[:, :24].max() == 0 and out[:, 24:].min() == 255
-    assert rep.repairs["mask_not_binary"] == {"raw/ground_truth_mask/0001.png"}
+    assert rep.repairs["mask_not_binary"] == {"ground_truth_mask/0001.png"}
     meta = json.loads((tmp_path / "data/ecssd/meta.json").read_text())
     assert meta["repairs"]["mask_not_binary"] == {
         "count": 1, "what": "mask values not all 0/255, binarised at >= 128",
-        "files": ["raw/ground_truth_mask/0001.png"]}
+        "files": ["ground_truth_mask/0001.png"]}
 
 
 def test_mask_of_another_size_is_resized_nearest_and_logged(ecssd, tmp_path):
@@ -196,7 +196,7 @@ def test_mask_of_another_size_is_resized_nearest_and_logged(ecssd, tmp_path):
     out = read(tmp_path / "data/ecssd/test/masks/0001.png")
     assert out.shape == (30, 40)
     assert out[:, :20].min() == 255 and out[:, 20:].max() == 0
-    assert rep.repairs["mask_resized"] == {"raw/ground_truth_mask/0001.png"}
+    assert rep.repairs["mask_resized"] == {"ground_truth_mask/0001.png"}
 
 
 def test_colour_palette_mask_uses_indices_and_rgb_mask_uses_luma(ecssd, tmp_path):
@@ -211,7 +211,7 @@ def test_colour_palette_mask_uses_indices_and_rgb_mask_uses_luma(ecssd, tmp_path
     np.testing.assert_array_equal(m1, np.where(idx == 1, 255, 0))
     m2 = read(tmp_path / "data/ecssd/test/masks/0002.png")
     assert m2.ndim == 2 and m2[0:3, 0:3].min() == 255 and m2.sum() == 9 * 255
-    assert rep.repairs["palette_indices"] == {"raw/ground_truth_mask/0001.png"}
+    assert rep.repairs["palette_indices"] == {"ground_truth_mask/0001.png"}
     assert "color_to_gray" not in rep.repairs  # a grey RGB file is not a colour repair
 
 
@@ -278,3 +278,37 @@ def test_repackaged_thus10k_fails_naming_what_it_found(tmp_path):
     rep = prepare("thus10k", raw, tmp_path / "data", quiet=True)
     assert "MSRA10K_Imgs_GT/Imgs/" in rep.fatal and "gt_masks, images" in rep.fatal
     assert main(["thus10k", "--src", str(raw), "--dst", str(tmp_path / "data"), "-q"]) == 2
+
+
+def test_salicon_missing_fixation_file_and_orphan_annotations(tmp_path):
+    raw = tmp_path / "raw"
+    F.make_salicon_2017(raw)
+    (raw / "fixations/train/COCO_train2014_000000000002.mat").unlink()
+    (raw / "images/val/COCO_val2014_000000000004.jpg").unlink()
+    rep = prep("salicon", raw, tmp_path)
+    assert rejected(rep) == {
+        ("images/train/COCO_train2014_000000000002.jpg", "image without its fixations"),
+        ("fixations/val/COCO_val2014_000000000004.mat", "annotation without an image"),
+        ("maps/val/COCO_val2014_000000000004.png", "annotation without an image")}
+    assert (tmp_path / "data/salicon/val/list_holdout.txt").read_text() == "COCO_val2014_000000000003\n"
+
+
+def test_mit1003_point_map_of_another_size_is_rejected(tmp_path):
+    raw = tmp_path / "raw"
+    F.make_mit1003(raw)
+    F.write(raw / "ALLFIXATIONMAPS/i1000_fixPts.jpg", F.jpeg_bytes(np.zeros((20, 40), np.uint8)))
+    rep = prep("mit1003", raw, tmp_path)
+    assert rejected(rep) == {("ALLFIXATIONMAPS/i1000_fixPts.jpg",
+                              "fixation point map is 20x40 but the image is 30x40 (HxW)")}
+
+
+def test_swapped_columns_are_flagged(tmp_path):
+    raw = tmp_path / "raw"
+    F.make_salicon_2015(raw)
+    doc = json.loads((raw / "fixations_train2014.json").read_text())
+    doc["annotations"][0]["fixations"] = [[35, 4], [39, 10], [5, 3]]  # written [x, y], not [row, col]
+    (raw / "fixations_train2014.json").write_text(json.dumps(doc))
+    rep = prep("salicon", raw, tmp_path)
+    assert rep.warnings[-1:] == ["fixation columns look swapped: on landscape images no x exceeds the "
+                            "image height but 2 y values do"]
+    assert rep.points["dropped_outside"] == 2

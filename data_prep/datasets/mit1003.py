@@ -28,14 +28,11 @@ def convert(src, root, report, options):
         elif p.name.endswith("_fixPts.jpg"):
             fixpts[p.name[: -len("_fixPts.jpg")]] = p
         else:
-            report.ignore(f"{p.parent.name}/{p.name}")
+            report.ignore(report.name(p))
     samples = []
     for stem in sorted(set(stim) | set(fixmap) | set(fixpts)):
         s = Sample(id=stem, image=stim.get(stem), fixpts=fixpts.get(stem), fixmap=fixmap.get(stem))
-        if s.image is None:
-            ann = s.fixpts or s.fixmap
-            s.name = f"{ann.parent.name}/{ann.name}"
-        elif s.fixpts is None or s.fixmap is None:
+        if s.image is not None and (s.fixpts is None or s.fixmap is None):
             s.problem = "image without its " + ("_fixPts.jpg point map" if s.fixpts is None else "_fixMap.jpg density map")
         samples.append(s)
     write_split(root, NAME, "test", samples, {"fix"}, "official", report, workers=options.get("workers"))

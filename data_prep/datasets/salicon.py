@@ -146,12 +146,12 @@ def convert(src, root, report, options):
         samples = pair(images, None, points)
         if density == "official":
             for s in samples:
-                s.fixmap = maps.get(s.id)
-                if s.fixmap is None and s.image is not None:
-                    s.problem = f"image without its official map maps/{split}/{s.id}.png"
-            for stem in sorted(set(maps) - set(images)):
-                samples.append(Sample(id=stem, image=None, name=f"maps/{split}/{stem}.png",
-                                      problem="annotation without an image"))
+                if s.image is not None:
+                    s.fixmap = maps.get(s.id)
+                    if s.fixmap is None:
+                        s.problem = f"image without its official map maps/{split}/{s.id}.png"
+            for stem in sorted(set(maps) - set(images)):  # reported on their own
+                samples.append(Sample(id=stem, image=None, fixmap=maps[stem]))
         extra = None
         if split == "val":
             ok = [s.id for s in samples if s.image is not None]

@@ -96,7 +96,8 @@ def main(argv=None) -> int:
         for kind, names in sorted(rep.repairs.items()):
             print(f"[{rep.dataset}] repaired {len(names)}: {kind}")
         if rep.io:
-            print(f"[{rep.dataset}] files written {rep.io['written']}, verified unchanged {rep.io['verified']}")
+            print(f"[{rep.dataset}] files written {rep.io['written']}, "
+                  f"verified unchanged {rep.io['verified']}")
     if missing:
         print("\nnot found under", args.src, "(put each in a folder named after the dataset):")
         for name in missing:

@@ -72,7 +72,8 @@ def _open(archive: Path):
         try:
             return zipfile.ZipFile(archive)
         except (zipfile.BadZipFile, OSError) as e:
-            raise ArchiveError(f"{archive}: not a readable zip file ({e}); download it again") from e
+            raise ArchiveError(f"{archive}: not a readable zip file ({e}); "
+                               "download it again") from e
     if name.endswith(".rar"):
         try:
             import rarfile  # optional dependency
@@ -200,7 +201,8 @@ class Source:
                     continue
                 try:
                     subs = [Path(e.path) for e in os.scandir(d)
-                            if e.is_dir() and not is_junk(e.name) and not e.name.endswith(".partial")
+                            if e.is_dir() and not is_junk(e.name)
+                            and not e.name.endswith(".partial")
                             and not (d == self.src and e.name.startswith(".extract"))
                             and Path(e.path).resolve() not in self.exclude]
                 except OSError:
@@ -254,16 +256,14 @@ class Source:
             hits = []
             for root in self.roots:
                 for d in self._dirs(root):
-                    p = d / name
-                    if p.is_file():
-                        hits.append((len(p.relative_to(root).parts), str(p), p))
-                    else:
-                        try:
-                            for e in os.scandir(d):
-                                if e.is_file() and e.name.lower() == name.lower():
-                                    hits.append((len(Path(e.path).relative_to(root).parts), e.path, Path(e.path)))
-                        except OSError:
-                            pass
+                    try:
+                        entries = list(os.scandir(d))
+                    except OSError:
+                        continue
+                    for e in entries:
+                        if e.name.lower() == name.lower() and e.is_file():
+                            p = Path(e.path)
+                            hits.append((len(p.relative_to(root).parts), e.path, p))
             if hits:
                 return min(hits)[2]
             if not self._extract_next():

@@ -40,6 +40,13 @@ def files_in(folder: Path, exts: tuple[str, ...], report: Report | None = None,
     return keep
 
 
+def stems_in(src, *rel: str, ext: str, report: Report, exts: tuple | None = None) -> dict:
+    """``{stem: path}`` of the ``ext`` files in the folder ``rel`` of ``src`` (found as
+    :meth:`data_prep.archives.Source.find_dir` does, holding at least one such file)."""
+    folder = src.find_dir(*rel, having=f"*{ext}")
+    return by_stem(files_in(folder, exts or (ext,), report), report)
+
+
 def pair(images: dict[str, Path], masks: dict[str, Path] | None = None,
          points: dict | None = None) -> list[Sample]:
     """One :class:`Sample` per stem seen in any of the inputs. A stem with annotations

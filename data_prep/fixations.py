@@ -56,8 +56,10 @@ def to_points(x, y, subject, base: int, hw: tuple[int, int], clip_margin: float 
     h, w = hw
     x = np.asarray(x, np.float64).reshape(-1)
     y = np.asarray(y, np.float64).reshape(-1)
-    subject = np.broadcast_to(np.asarray(subject, np.int64), x.shape).copy() if np.ndim(subject) == 0 \
-        else np.asarray(subject, np.int64).reshape(-1)
+    if np.ndim(subject) == 0:  # one subject id for all points
+        subject = np.full(x.shape, int(subject), np.int64)
+    else:
+        subject = np.asarray(subject, np.int64).reshape(-1)
     finite = np.isfinite(x) & np.isfinite(y)
     x0, y0 = x - base, y - base
     col = np.floor(np.where(finite, x, 0) + 0.5).astype(np.int64) - base
@@ -172,5 +174,6 @@ def npz_bytes(arrays: dict) -> bytes:
         for name, arr in arrays.items():
             member = io.BytesIO()
             np.lib.format.write_array(member, np.asarray(arr), allow_pickle=False)
-            zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue())
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, member.getvalue())
     return buf.getvalue()

@@ -43,7 +43,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
     The bytes go to a temporary file in the same folder that is then renamed over
     ``path`` (``os.replace`` is atomic), so an interrupted run never leaves a
     half-written file under the final name. (No fsync: after a power cut a re-run
-    compares bytes and rewrites anything that is not exactly right.) Returns True if the file was (re)written,
+    compares bytes and rewrites anything that is not exactly right.) Returns True if the
+    file was (re)written,
     False if it was verified identical and skipped.
     """
     path = Path(path)
@@ -263,7 +264,10 @@ def decode_gray(data: bytes) -> tuple[np.ndarray, set]:
 
 def _palette_indices(bgr: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Map expanded palette colours back to their (first) palette index, as uint8."""
-    code = lambda rgb: (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    def code(rgb):
+        rgb = rgb.astype(np.int64)
+        return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
     pal_codes = code(palette)
     order = np.argsort(pal_codes, kind="stable")
     pix = code(bgr[:, :, ::-1])
@@ -286,7 +290,8 @@ def mask_bytes(data: bytes, size_hw: tuple[int, int]) -> tuple[bytes, set]:
     ``mask_not_binary`` and ``mask_resized`` (nearest neighbour to the image size)."""
     gray, notes = decode_gray(data)
     if "palette_indices" in notes:
-        mask, nonbin = np.where(gray != 0, 255, 0).astype(np.uint8), bool(np.any((gray != 0) & (gray != 255)))
+        mask = np.where(gray != 0, 255, 0).astype(np.uint8)
+        nonbin = bool(np.any((gray != 0) & (gray != 255)))
     else:
         mask, nonbin = binarise(gray)
     if nonbin:

@@ -135,7 +135,10 @@ def _fixations(s: Sample, hw, built: Built, name: str) -> np.ndarray:
 def _density(s: Sample, binary: np.ndarray, density: str) -> np.ndarray:
     """The fixmap ``(H, W) uint8`` (max 255) by the dataset's convention (:data:`DENSITY`)."""
     if density == "official":
-        gray = s.fixmap if isinstance(s.fixmap, np.ndarray) else decode_gray(Path(s.fixmap).read_bytes())[0]
+        if isinstance(s.fixmap, np.ndarray):
+            gray = s.fixmap
+        else:
+            gray = decode_gray(Path(s.fixmap).read_bytes())[0]
         _sizecheck(gray.shape, binary.shape, "fixation density map")
         return official_map(gray)
     if density == "sigma19":
@@ -160,7 +163,8 @@ def _build(s: Sample, labels: set, density: str, namer: Callable[[Path], str]) -
             current = _display(s.mask, s.id)
             if isinstance(s.mask, np.ndarray):  # synthetic: already 0/255
                 _sizecheck(s.mask.shape, hw, "mask")
-                built.outputs["masks"] = encode_png(np.where(s.mask >= 128, 255, 0).astype(np.uint8))
+                mask = np.where(s.mask >= 128, 255, 0).astype(np.uint8)
+                built.outputs["masks"] = encode_png(mask)
             else:
                 built.outputs["masks"], notes = mask_bytes(Path(s.mask).read_bytes(), hw)
                 built.repairs += [(n, current) for n in sorted(notes)]
@@ -249,7 +253,8 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     done: dict = {}
     digests: dict = {}
     n_points = 0
-    for s, result in tqdm(_built(sorted(samples, key=lambda s: s.id), labels, density, workers, report.name),
+    ordered = sorted(samples, key=lambda s: s.id)
+    for s, result in tqdm(_built(ordered, labels, density, workers, report.name),
                           total=len(samples), desc=f"{dataset}/{split}", unit="img",
                           disable=report.quiet):
         name = sample_name(s, report.name)
@@ -289,15 +294,17 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     for fname, data in files.items():
         atomic_write_bytes(base / fname, data)
         digests[fname] = hashlib.md5(data).hexdigest()
-    count = lambda sub: sum(1 for k in digests if k.startswith(sub + "/"))
+    def count(sub):
+        return sum(1 for k in digests if k.startswith(sub + "/"))
+
+    md5 = {k: digests[k] for k in ("list.txt", "fixations.npz") if k in digests}
+    # one checksum over every file of the split: md5 of the sorted "path md5" lines
+    md5["all_files"] = hashlib.md5("".join(f"{k} {v}\n" for k, v in sorted(digests.items()))
+                                   .encode()).hexdigest()
     entry = {"images": count("images"), "masks": count("masks"), "fixpts": count("fixpts"),
              "fixmaps": count("fixmaps"), "fixations": n_points,
              "rejected": sum(1 for r in report.rejects if r["split"] == split),
-             "labels": sorted(labels), "lists": sorted(files),
-             "md5": {"list.txt": digests["list.txt"],
-                     **({"fixations.npz": digests["fixations.npz"]} if "fixations.npz" in digests else {}),
-                     "all_files": hashlib.md5("".join(f"{k} {v}\n" for k, v in sorted(digests.items()))
-                                              .encode()).hexdigest()}}
+             "labels": sorted(labels), "lists": sorted(files), "md5": md5}
     report.splits[split] = entry
     return entry
 

@@ -114,6 +114,9 @@ def summary_table(reports: list[Report]) -> str:
     head = ("dataset", "split", "images", "masks", "fixation maps", "rejected")
     rows = [head] + [tuple(str(v) for v in r) for rep in reports for r in rep.rows()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    fmt = lambda r: "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    def fmt(r):  # text columns left-aligned, numbers right-aligned
+        cells = (v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+        return "  ".join(cells)
+
     lines = [fmt(rows[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows[1:]]
     return "\n".join(lines)

@@ -39,7 +39,8 @@ def prepare(dataset: str, src: Path, dst: Path, work: Path | None = None, quiet:
         for a in archives:
             if a["name"] in known:
                 a["matches_published_md5"] = a["md5"] == known[a["name"]]
-        write_meta(dst, dataset, report, {"src_name": Path(src).name, "archives": archives}, density, info)
+        source_meta = {"src_name": Path(src).name, "archives": archives}
+        write_meta(dst, dataset, report, source_meta, density, info)
     except (LayoutError, ArchiveError, BadInput) as e:
         report.fatal = str(e)
     return report
@@ -64,11 +65,12 @@ def find_raw(raw_root: Path) -> dict[str, Path]:
     return found
 
 
-def prepare_all(raw_root: Path, dst: Path, work: Path | None = None, quiet: bool = False, **options):
+def prepare_all(raw_root: Path, dst: Path, work: Path | None = None, quiet: bool = False,
+                **options):
     """Prepare every dataset present under ``raw_root`` (extracting into
     ``work/<dataset>`` if given); returns (reports, names of the missing datasets)."""
     found = find_raw(Path(raw_root))
-    reports = [prepare(name, path, dst, work=Path(work) / name if work else None, quiet=quiet, **options)
-               for name, path in found.items()]
+    reports = [prepare(name, path, dst, work=Path(work) / name if work else None, quiet=quiet,
+                       **options) for name, path in found.items()]
     missing = [name for name in MODULES if name not in found]
     return reports, missing

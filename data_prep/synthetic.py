@@ -92,7 +92,8 @@ def scene(rng: np.random.Generator, size: int):
     img = np.clip(img, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(6, 12))):  # clutter
         x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
-        x1, y1 = x0 + int(rng.integers(2, max(3, w // 6))), y0 + int(rng.integers(2, max(3, h // 6)))
+        x1 = x0 + int(rng.integers(2, max(3, w // 6)))
+        y1 = y0 + int(rng.integers(2, max(3, h // 6)))
         cv2.rectangle(img, (x0, y0), (x1, y1), _muted(rng), -1)
     for _ in range(int(rng.integers(2, 5))):  # distractor objects
         m = _shape_mask(rng, h, w, rng.uniform(0.08, 0.16)) > 0
@@ -140,10 +141,12 @@ def make_synthetic(dst, n: int = 40, size: int = 128, seed: int = 0, n_test: int
                     id=f"{split}_{i:05d}", image=img,
                     mask=mask if "mask" in labels else None,
                     points=RawPoints(x, y, subj, base=0) if "fix" in labels else None))
-            write_split(dst, name, split, samples, labels, "fc8" if "fix" in labels else None, report)
+            density = "fc8" if "fix" in labels else None
+            write_split(dst, name, split, samples, labels, density, report)
         metas[name] = write_meta(
             dst, name, report,
-            {"generator": "data_prep.synthetic", "n": n, "n_test": n_test, "size": size, "seed": seed},
+            {"generator": "data_prep.synthetic", "n": n, "n_test": n_test, "size": size,
+             "seed": seed},
             "fc8" if "fix" in labels else None,
             {"viewers": VIEWERS, "fixations_per_viewer": FIX_PER_VIEWER,
              "fixation_mix": {"object": P_OBJECT, "centre": P_CENTRE,

@@ -9,7 +9,7 @@ both labels; density: fc = 8 Fourier Gaussian (computed, none is distributed).""
 
 import numpy as np
 
-from ..common import by_stem, files_in, loadmat_v5, pair
+from ..common import loadmat_v5, pair, stems_in
 from ..io import BadInput
 from ..prepared import RawPoints, write_split
 
@@ -48,9 +48,10 @@ class _Reader:
 
 
 def convert(src, root, report, options):
-    images = by_stem(files_in(src.find_dir("DUT-OMRON-image", having="*.jpg"), (".jpg",), report), report)
-    masks = by_stem(files_in(src.find_dir("pixelwiseGT-new-PNG", having="*.png"), (".png",), report), report)
-    mats = by_stem(files_in(src.find_dir("DUT-OMRON-eye-fixations", "mat", having="*.mat"), (".mat",), report), report)
+    images = stems_in(src, "DUT-OMRON-image", ext=".jpg", report=report)
+    masks = stems_in(src, "pixelwiseGT-new-PNG", ext=".png", report=report)
+    mats = stems_in(src, "DUT-OMRON-eye-fixations", "mat", ext=".mat", report=report)
     points = {stem: _Reader(p) for stem, p in mats.items()}
-    write_split(root, NAME, "train", pair(images, masks, points), {"mask", "fix"}, "fc8", report, workers=options.get("workers"))
+    write_split(root, NAME, "train", pair(images, masks, points), {"mask", "fix"}, "fc8", report,
+                workers=options.get("workers"))
     return {"coordinates": "0-based [x, y, subject]; size row [W, H, 0] checked; clip margin 1 px"}

@@ -22,8 +22,10 @@ def convert(src, root, report, options):
         mask_dir = src.find_dir(f"DUTS-{tag}-Mask", having="*.png")
         images = by_stem(files_in(img_dir, (".jpg",), report), report)
         masks = by_stem(files_in(mask_dir, (".png",), report), report)
-        write_split(root, NAME, split, pair(images, masks), {"mask"}, None, report, workers=options.get("workers"))
+        write_split(root, NAME, split, pair(images, masks), {"mask"}, None, report,
+                    workers=options.get("workers"))
         found += 1
     if not found:
-        raise LayoutError(f"{src.src}: neither DUTS-TR/DUTS-TR-Image nor DUTS-TE/DUTS-TE-Image found")
+        raise LayoutError(f"{src.src}: neither DUTS-TR/DUTS-TR-Image nor DUTS-TE/DUTS-TE-Image "
+                          "found")
     return {}

@@ -1,7 +1,7 @@
 """ECSSD (DATASETS.md §6): ``images/*.jpg`` and ``ground_truth_mask/*.png`` (same stems,
 e.g. ``0001``), from ``images.zip`` and ``ground_truth_mask.zip``. All go to ``test``."""
 
-from ..common import by_stem, files_in, pair
+from ..common import pair, stems_in
 from ..prepared import write_split
 
 NAME = "ecssd"
@@ -13,7 +13,8 @@ DOWNLOAD = ("images.zip and ground_truth_mask.zip (masks of 9 April 2015) from t
 
 
 def convert(src, root, report, options):
-    images = by_stem(files_in(src.find_dir("images", having="*.jpg"), (".jpg",), report), report)
-    masks = by_stem(files_in(src.find_dir("ground_truth_mask", having="*.png"), (".png",), report), report)
-    write_split(root, NAME, "test", pair(images, masks), {"mask"}, None, report, workers=options.get("workers"))
+    images = stems_in(src, "images", ext=".jpg", report=report)
+    masks = stems_in(src, "ground_truth_mask", ext=".png", report=report)
+    write_split(root, NAME, "test", pair(images, masks), {"mask"}, None, report,
+                workers=options.get("workers"))
     return {}

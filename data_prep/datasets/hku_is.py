@@ -25,7 +25,9 @@ def _mdf_list(src, part, report):
         return None
     try:
         mat = loadmat_v5(path)
-        key = f"{part}ImgSet" if f"{part}ImgSet" in mat else next(k for k in mat if not k.startswith("__"))
+        key = f"{part}ImgSet"
+        if key not in mat:  # some copies were re-saved under another name
+            key = next(k for k in mat if not k.startswith("__"))
         return [Path(n).stem for n in mat_strings(mat[key])]
     except (BadInput, StopIteration) as e:
         report.warn(f"{path.name}: cannot read the MDF list ({e}); list_mdf_{part}.txt not written")
@@ -53,5 +55,6 @@ def convert(src, root, report, options):
                 report.warn(f"{part}ImgSet.mat names {len(missing)} images not in imgs/: "
                             + ", ".join(missing[:5]) + ("…" if len(missing) > 5 else ""))
             lists[f"list_mdf_{part}.txt"] = ids
-    write_split(root, NAME, "test", samples, {"mask"}, None, report, extra_lists=lists, workers=options.get("workers"))
+    write_split(root, NAME, "test", samples, {"mask"}, None, report, extra_lists=lists,
+                workers=options.get("workers"))
     return {"mdf_split_files": sorted(lists)}

@@ -7,7 +7,7 @@ are ignored and listed in ``meta.json``. The JPEG point maps are thresholded at 
 ``fixations.npz`` holds their pixels (row-major, subject -1). The raw ``DATA/`` eye
 samples are not used. All go to ``test``; density: the official ``_fixMap.jpg``."""
 
-from ..common import by_stem, files_in
+from ..common import files_in, stems_in
 from ..prepared import Sample, write_split
 
 NAME = "mit1003"
@@ -19,7 +19,7 @@ DOWNLOAD = ("ALLSTIMULI.zip and ALLFIXATIONMAPS.zip from Tilke Judd's 'Where peo
 
 
 def convert(src, root, report, options):
-    stim = by_stem(files_in(src.find_dir("ALLSTIMULI", having="*.jpeg"), (".jpeg", ".jpg"), report), report)
+    stim = stems_in(src, "ALLSTIMULI", ext=".jpeg", exts=(".jpeg", ".jpg"), report=report)
     maps_dir = src.find_dir("ALLFIXATIONMAPS", having="*_fixPts.jpg")
     fixmap, fixpts = {}, {}
     for p in files_in(maps_dir, (".jpg",), report, note_others=True):
@@ -33,7 +33,9 @@ def convert(src, root, report, options):
     for stem in sorted(set(stim) | set(fixmap) | set(fixpts)):
         s = Sample(id=stem, image=stim.get(stem), fixpts=fixpts.get(stem), fixmap=fixmap.get(stem))
         if s.image is not None and (s.fixpts is None or s.fixmap is None):
-            s.problem = "image without its " + ("_fixPts.jpg point map" if s.fixpts is None else "_fixMap.jpg density map")
+            missing = "_fixPts.jpg point map" if s.fixpts is None else "_fixMap.jpg density map"
+            s.problem = f"image without its {missing}"
         samples.append(s)
-    write_split(root, NAME, "test", samples, {"fix"}, "official", report, workers=options.get("workers"))
+    write_split(root, NAME, "test", samples, {"fix"}, "official", report,
+                workers=options.get("workers"))
     return {"fixpts_threshold": "> 127 on the JPEG point map"}

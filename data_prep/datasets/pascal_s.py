@@ -15,7 +15,7 @@ All 850 go to ``test``; density: fc = 8 Fourier Gaussian (as the salObj human ma
 import h5py
 import numpy as np
 
-from ..common import by_stem, files_in, loadmat_v5, pair
+from ..common import loadmat_v5, pair, stems_in
 from ..io import BadInput
 from ..prepared import RawPoints, write_split
 
@@ -56,14 +56,15 @@ def _read_cells(path, var):
 
 
 def convert(src, root, report, options):
-    images = by_stem(files_in(src.find_dir("imgs", "pascal", having="*.jpg"), (".jpg",), report), report)
-    masks = by_stem(files_in(src.find_dir("masks", "pascal", having="*.png"), (".png",), report), report)
+    images = stems_in(src, "imgs", "pascal", ext=".jpg", report=report)
+    masks = stems_in(src, "masks", "pascal", ext=".png", report=report)
     fix_path = src.find_file("pascalFix.mat")
     size_path = src.find_file("pascalSize.mat")
     cells = _read_cells(fix_path, "fixCell")
     sizes = np.asarray(_read_cells(size_path, "sizeData"), np.float64)
     if sizes.ndim != 2 or 2 not in sizes.shape:
-        raise BadInput(f"{size_path.name}: sizeData has shape {sizes.shape}, expected 850 x 2 [H, W]")
+        raise BadInput(f"{size_path.name}: sizeData has shape {sizes.shape}, "
+                       "expected 850 x 2 [H, W]")
     if sizes.shape[1] != 2:
         sizes = sizes.T
     points = {}
@@ -75,6 +76,7 @@ def convert(src, root, report, options):
         points[str(k + 1)] = rp
     samples = pair(images, masks, points)
     n_subj = len({int(v) for c in cells for v in np.asarray(c).reshape(-1, 3)[:, 2]})
-    write_split(root, NAME, "test", samples, {"mask", "fix"}, "fc8", report, workers=options.get("workers"))
+    write_split(root, NAME, "test", samples, {"mask", "fix"}, "fc8", report,
+                workers=options.get("workers"))
     return {"coordinates": "fixCell rows [y, x, subject], 1-based; sizeData [H, W]",
             "mask_threshold": ">= 128 (gtThreshold 0.5)", "fixation_subjects": n_subj}

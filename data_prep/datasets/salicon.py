@@ -63,7 +63,9 @@ class _Mat2017:
             if fx.size == 0:
                 continue
             fx = fx.reshape(-1, 2)
-            xs.append(fx[:, 0]); ys.append(fx[:, 1]); subj.append(np.full(len(fx), viewer))
+            xs.append(fx[:, 0])  # [x, y] pairs
+            ys.append(fx[:, 1])
+            subj.append(np.full(len(fx), viewer))
         size = None
         if "resolution" in mat:
             r = np.asarray(mat["resolution"]).ravel()
@@ -78,7 +80,8 @@ def _edition(src, forced):
     has15 = any(src.find_file(f"fixations_{s}2014.json", required=False) for s in ("train", "val"))
     if forced:
         if (forced == "2017" and not has17) or (forced == "2015" and not has15):
-            raise LayoutError(f"{src.src}: --edition {forced} given but its fixation files are missing")
+            raise LayoutError(f"{src.src}: --edition {forced} given but its fixation files "
+                              "are missing")
         return forced
     if has17 and has15:
         raise LayoutError(f"{src.src}: holds both the 2015 JSON and the 2017 .mat fixations; "
@@ -104,7 +107,9 @@ def _json_points(path, report):
         ys, xs, subj = [], [], []
         for ann in per.get(image_id, []):
             f = np.asarray(ann.get("fixations", []), np.float64).reshape(-1, 2)
-            ys.append(f[:, 0]); xs.append(f[:, 1]); subj.append(np.full(len(f), int(ann.get("worker_id", -1))))
+            ys.append(f[:, 0])  # [row, col] pairs
+            xs.append(f[:, 1])
+            subj.append(np.full(len(f), int(ann.get("worker_id", -1))))
         cat = lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt)
         rp = RawPoints(cat(xs, float), cat(ys, float), cat(subj, np.int64), base=1,
                        size_hw=(int(im["height"]), int(im["width"])) if "height" in im else None,
@@ -128,7 +133,8 @@ def convert(src, root, report, options):
         images = by_stem([p for p in files_in(img_dir, (".jpg",), report)
                           if p.name.startswith(f"COCO_{split}2014_")], report)
         if split == "test":
-            write_split(root, NAME, split, pair(images), set(), None, report, workers=options.get("workers"))
+            write_split(root, NAME, split, pair(images), set(), None, report,
+                        workers=options.get("workers"))
             continue
         if edition == "2017":
             fdir = src.find_dir("fixations", split, having="*.mat")
@@ -157,9 +163,11 @@ def convert(src, root, report, options):
             ok = [s.id for s in samples if s.image is not None]
             holdout_ids = holdout(ok)
             extra = {"list_holdout.txt": holdout_ids}
-        write_split(root, NAME, split, samples, {"fix"}, density, report, extra_lists=extra, workers=options.get("workers"))
+        write_split(root, NAME, split, samples, {"fix"}, density, report, extra_lists=extra,
+                    workers=options.get("workers"))
         density_used[split] = density
     return {"density_key": density_used.get("train", density_used.get("val")),
             "edition": edition, "density_per_split": density_used,
             "holdout": {"file": "val/list_holdout.txt", "size": HOLDOUT_SIZE, "seed": HOLDOUT_SEED,
-                        "rule": "numpy.random.default_rng(seed).choice over sorted val ids, sorted"}}
+                        "rule": "numpy.random.default_rng(seed).choice over the sorted val ids, "
+                                "then sorted"}}

@@ -24,5 +24,6 @@ def convert(src, root, report, options):
     files = files_in(imgs, (".jpg", ".png"), report)
     images = by_stem([p for p in files if p.suffix.lower() == ".jpg"], report)
     masks = by_stem([p for p in files if p.suffix.lower() == ".png"], report)
-    write_split(root, NAME, "train", pair(images, masks), {"mask"}, None, report, workers=options.get("workers"))
+    write_split(root, NAME, "train", pair(images, masks), {"mask"}, None, report,
+                workers=options.get("workers"))
     return {}

@@ -55,7 +55,8 @@ def palette_png(indices: np.ndarray, palette: list[tuple[int, int, int]]) -> byt
     h, w = indices.shape
 
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        crc = struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return struct.pack(">I", len(body)) + kind + body + crc
 
     raw = b"".join(b"\x00" + indices[r].astype(np.uint8).tobytes() for r in range(h))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
@@ -63,7 +64,8 @@ def palette_png(indices: np.ndarray, palette: list[tuple[int, int, int]]) -> byt
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def zip_folder(folder: Path, archive: Path, arc_root: str | None = None, extra: dict | None = None) -> Path:
+def zip_folder(folder: Path, archive: Path, arc_root: str | None = None,
+               extra: dict | None = None) -> Path:
     """Zip ``folder`` (members under ``arc_root/``, default the folder name), plus
     ``extra`` {member name: bytes} (e.g. ``__MACOSX`` debris)."""
     folder = Path(folder)
@@ -107,7 +109,8 @@ def matlab_v73(path: Path, cells: dict[str, list[np.ndarray]], matrices: dict[st
         for name, arr in matrices.items():
             d = f.create_dataset(name, data=np.asarray(arr, np.float64).T)
             d.attrs["MATLAB_class"] = np.bytes_("double")
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2018 HDF5 schema 1.00 ."
+    header = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, "
+              b"Created on: Mon Jan  1 00:00:00 2018 HDF5 schema 1.00 .")
     with open(path, "r+b") as fh:
         fh.write(header.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM")
 
@@ -188,7 +191,8 @@ def make_thus10k(root: Path, as_zip: bool = True) -> dict:
         masks[stem] = mask_array(box=(2 + k, 20, 3, 30 - k))
         write(build / f"{stem}.png", png_bytes(masks[stem]))
     if as_zip:
-        zip_folder(build.parent, root / "MSRA10K_Imgs_GT.zip", arc_root="MSRA10K_Imgs_GT/MSRA10K_Imgs_GT")
+        zip_folder(build.parent, root / "MSRA10K_Imgs_GT.zip",
+                   arc_root="MSRA10K_Imgs_GT/MSRA10K_Imgs_GT")
         import shutil
         shutil.rmtree(root / "_build")
     return {"masks": masks}

@@ -60,7 +60,8 @@ def test_salicon_2017_fixation_at_1based_xy_lands_on_0based_pixel(tmp_path):
     assert z["x"].tolist() == [4.0, 39.0, 0.0] and z["y"].tolist() == [2.0, 29.0, 0.0]
     assert z["subject"].tolist() == [0, 1, 0]
     assert z["height"].tolist() == [30, 30] and z["width"].tolist() == [40, 40]
-    assert z["x"].dtype == np.float64 and z["image_index"].dtype == np.int64 and z["ids"].dtype.kind == "U"
+    assert z["x"].dtype == np.float64 and z["image_index"].dtype == np.int64
+    assert z["ids"].dtype.kind == "U"
     # official map rescaled: 100 -> round(100 * 255 / 200) = 128, 200 -> 255
     fm = read_gray(root / "train" / "fixmaps" / f"{stem}.png")
     assert fm[15, 15] == 255 and fm[12, 12] == 128 and fm[0, 0] == 0
@@ -123,7 +124,8 @@ def test_dut_omron_zero_based_size_row_clip_and_macos_junk(tmp_path):
     assert z["x"][z["image_index"] == 0].tolist() == [4.0, 39.0, 0.0]
     assert z["subject"][z["image_index"] == 0].tolist() == [1, 2, 4]
     np.testing.assert_array_equal(read_gray(root / "fixmaps" / "im001.png"), density_fc8(pts))
-    np.testing.assert_array_equal(read_gray(root / "masks" / "im001.png"), F.mask_array(box=(4, 20, 6, 30)))
+    np.testing.assert_array_equal(read_gray(root / "masks" / "im001.png"),
+                                  F.mask_array(box=(4, 20, 6, 30)))
     meta = json.loads((tmp_path / "data" / "dut-omron" / "meta.json").read_text())
     assert meta["fixation_points"] == {"clipped": 1, "dropped_outside": 1, "kept": 5}
     assert meta["density"]["name"] == "fc8-fourier"
@@ -174,7 +176,8 @@ def test_mit1003_jpeg_points_threshold_and_stray_file_ignored(tmp_path):
     assert set(z["subject"].tolist()) == {-1}
     fm = read_gray(root / "fixmaps" / f"{F.MIT_STEM}.png")
     assert fm.max() == 255
-    src = cv2.imread(str(tmp_path / "raw/ALLFIXATIONMAPS" / f"{F.MIT_STEM}_fixMap.jpg"), cv2.IMREAD_GRAYSCALE)
+    src = cv2.imread(str(tmp_path / "raw/ALLFIXATIONMAPS" / f"{F.MIT_STEM}_fixMap.jpg"),
+                     cv2.IMREAD_GRAYSCALE)
     np.testing.assert_array_equal(fm, np.floor(src / src.max() * 255 + 0.5).astype(np.uint8))
     meta = json.loads((tmp_path / "data" / "mit1003" / "meta.json").read_text())
     assert meta["ignored_files"] == [f"ALLFIXATIONMAPS/{F.MIT_STEM}fixPts.jpg"]

@@ -92,13 +92,15 @@ def test_same_seed_same_bytes_other_seed_differs(syn, tmp_path):
     make_synthetic(tmp_path / "b", n=10, size=64, seed=4, n_test=4)
     a, b = files(tmp_path / "a"), files(tmp_path / "b")
     assert a.keys() == b.keys()
-    assert a["synthetic-both/train/images/train_00000.jpg"] != b["synthetic-both/train/images/train_00000.jpg"]
+    first = "synthetic-both/train/images/train_00000.jpg"
+    assert a[first] != b[first]
 
 
 def test_image_depends_only_on_its_seed_index(tmp_path):
     make_synthetic(tmp_path / "small", n=3, size=48, seed=0)
     make_synthetic(tmp_path / "large", n=6, size=48, seed=0)
-    for rel in ("synthetic-sod/train/images/train_00002.jpg", "synthetic-both/train/masks/train_00001.png"):
+    for rel in ("synthetic-sod/train/images/train_00002.jpg",
+                "synthetic-both/train/masks/train_00001.png"):
         assert (tmp_path / "small" / rel).read_bytes() == (tmp_path / "large" / rel).read_bytes()
 
 
@@ -107,6 +109,7 @@ def test_cli_defaults_and_speed(tmp_path):
     assert main(["synthetic", "--dst", str(tmp_path), "--n", "40", "--size", "96", "-q"]) == 0
     assert time.process_time() - t0 < 5.0
     meta = json.loads((tmp_path / "synthetic-both/meta.json").read_text())
-    assert meta["source"] == {"generator": "data_prep.synthetic", "n": 40, "n_test": 40, "size": 96, "seed": 0}
+    assert meta["source"] == {"generator": "data_prep.synthetic", "n": 40, "n_test": 40,
+                              "size": 96, "seed": 0}
     assert meta["splits"]["val"]["images"] == 8 and meta["splits"]["test"]["images"] == 40
     assert meta["density"]["name"] == "fc8-fourier"

@@ -19,7 +19,8 @@ def test_to_points_one_based_rounding_and_frame():
     # 1-based: x = 1.4 -> col 0; x = 1.5 -> col 1 (MATLAB round, halves up); x = 41 -> outside W = 40
     p = to_points([1.4, 1.5, 41.0, 40.0], [1.0, 2.0, 3.0, 30.49], [3, 4, 5, 6], base=1, hw=(30, 40))
     assert p.col.tolist() == [0, 1, 39] and p.row.tolist() == [0, 1, 29]
-    assert p.x.tolist() == pytest.approx([0.4, 0.5, 39.0]) and p.y.tolist() == pytest.approx([0.0, 1.0, 29.49])
+    assert p.x.tolist() == pytest.approx([0.4, 0.5, 39.0])
+    assert p.y.tolist() == pytest.approx([0.0, 1.0, 29.49])
     assert p.subject.tolist() == [3, 4, 6] and p.dropped == 1 and p.clipped == 0
 
 
@@ -96,7 +97,8 @@ def test_find_raw_matches_folder_and_archive_aliases(tmp_path):
     (tmp_path / "salObj.zip").write_bytes(b"")
     (tmp_path / "HKU-IS").mkdir()
     (tmp_path / "notes").mkdir()
-    assert find_raw(tmp_path) == {"dut-omron": tmp_path / "DUT-OMRON", "pascal-s": tmp_path / "salObj.zip",
+    assert find_raw(tmp_path) == {"dut-omron": tmp_path / "DUT-OMRON",
+                                  "pascal-s": tmp_path / "salObj.zip",
                                   "hku-is": tmp_path / "HKU-IS"}
 
 
@@ -128,7 +130,8 @@ def test_data_prep_imports_no_keras_tensorflow_or_asnet():
     import subprocess
     import sys
     code = ("import sys, data_prep.__main__, data_prep.runner, data_prep.synthetic; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'asnet_keras')]; "
+            "bad = [m for m in sys.modules "
+            "if m.split('.')[0] in ('keras', 'tensorflow', 'asnet_keras')]; "
             "print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

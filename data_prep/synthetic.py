@@ -61,10 +61,10 @@ def _shape_mask(rng, h, w, scale):
     if rng.random() < 0.5:
         axes = (int(r * rng.uniform(0.7, 1.0)), int(r * rng.uniform(0.5, 1.0)))
         cv2.ellipse(m, (int(cx), int(cy)), axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
-    else:
-        k = int(rng.integers(3, 7))
+    else:  # a star-shaped polygon: sorted angles, radii near r (no slivers)
+        k = int(rng.integers(5, 9))
         ang = np.sort(rng.uniform(0, 2 * np.pi, k))
-        rad = r * rng.uniform(0.6, 1.0, k)
+        rad = r * rng.uniform(0.7, 1.0, k)
         pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).astype(np.int32)
         cv2.fillPoly(m, [pts], 255)
     return m
@@ -98,7 +98,7 @@ def scene(rng: np.random.Generator, size: int):
     for _ in range(int(rng.integers(2, 5))):  # distractor objects
         m = _shape_mask(rng, h, w, rng.uniform(0.08, 0.16)) > 0
         img[m] = _stripes(rng, m, _muted(rng), _muted(rng))
-    mask = _shape_mask(rng, h, w, rng.uniform(0.15, 0.28))
+    mask = _shape_mask(rng, h, w, rng.uniform(0.2, 0.32))
     obj = mask > 0
     c1 = _vivid(rng)
     c2 = tuple(int(v * 0.55) for v in c1)

@@ -1,0 +1,91 @@
+"""main.py's pre- and post-processing (RELEASED_MODEL.md §4) without SciPy's imresize."""
+
+import numpy as np
+import pytest
+
+from asnet_keras.released import (
+    bytescale,
+    pillow_bilinear_resize,
+    released_postprocess,
+    released_preprocess,
+)
+
+
+def test_bilinear_downscale_of_a_known_row():
+    # 4 → 2 pixels: scale 2, triangle filter widened to support 2. Output 0 is centred at
+    # 1.0 and weighs pixels 0, 1, 2 by 0.75, 0.75, 0.25 (/1.75); output 1 is centred at
+    # 3.0 and weighs pixels 1, 2, 3 by 0.25, 0.75, 0.75 (/1.75).
+    row = np.array([[0, 100, 200, 50]], np.uint8)
+    expected = [round((0 * 3 + 100 * 3 + 200) / 7), round((100 + 200 * 3 + 50 * 3) / 7)]
+    assert expected == [71, 121]
+    np.testing.assert_array_equal(pillow_bilinear_resize(row, (1, 2)), [expected])
+    np.testing.assert_array_equal(pillow_bilinear_resize(row.T, (2, 1)), np.array([expected]).T)
+
+
+def test_constant_image_stays_constant():
+    image = np.full((37, 53, 3), 77, np.uint8)
+    np.testing.assert_array_equal(pillow_bilinear_resize(image, (224, 224)), 77)
+
+
+@pytest.mark.parametrize(
+    "shape, size",
+    [((300, 400, 3), (224, 224)), ((181, 97), (224, 224)), ((224, 224), (375, 500)), ((50, 60, 3), (50, 23))],
+)
+def test_resize_equals_pillow_horizontal_then_vertical(shape, size):
+    image_module = pytest.importorskip("PIL.Image")
+    image = np.random.default_rng(sum(shape)).integers(0, 256, shape).astype(np.uint8)
+    height, width = size
+    # Pillow < 13 always ran the horizontal pass first (what main.py ran in 2017); Pillow
+    # 13 may pick the vertical one first. Two single-axis Pillow resizes pin the order.
+    pil = image_module.fromarray(image)
+    pil = pil.resize((width, shape[0]), image_module.BILINEAR)
+    pil = pil.resize((width, height), image_module.BILINEAR)
+    np.testing.assert_array_equal(pillow_bilinear_resize(image, size), np.asarray(pil))
+
+
+def test_bytescale_is_scipys():
+    np.testing.assert_array_equal(bytescale(np.array([3, 250], np.uint8)), [3, 250])
+    # (v − min)·255/(max − min), then + 0.5 and truncation.
+    np.testing.assert_array_equal(bytescale(np.array([1.0, 1.5, 2.0, 1.25])), [0, 128, 255, 64])
+    np.testing.assert_array_equal(bytescale(np.full(3, 0.3)), [0, 0, 0])
+
+
+def test_preprocess_colour_is_resized_unscaled():
+    image = np.random.default_rng(0).integers(0, 256, (120, 90, 3)).astype(np.uint8)
+    out = released_preprocess(image)
+    assert out.shape == (224, 224, 3) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, pillow_bilinear_resize(image, (224, 224)))
+    np.testing.assert_array_equal(released_preprocess(np.dstack([image, image[..., :1]])), out)
+
+
+def test_preprocess_greyscale_is_stretched_and_stacked():
+    grey = np.random.default_rng(1).integers(50, 151, (224, 224)).astype(np.uint8)
+    grey[0, 0], grey[0, 1] = 50, 150
+    out = released_preprocess(grey)
+    # SciPy's order of operations: (v − min) · (255 / (max − min)), + 0.5, truncate.
+    expected = np.floor((grey.astype(np.float64) - 50) * (255 / 100) + 0.5)
+    for channel in range(3):
+        np.testing.assert_array_equal(out[..., channel], expected)
+
+
+def test_postprocess_known_map():
+    # Same size: bytescale [0, .5, .25, 1] → [0, 128, 64, 255]; /255·255 truncated; bytescale.
+    saliency = np.array([[0.0, 0.5], [0.25, 1.0]], np.float32)
+    np.testing.assert_array_equal(released_postprocess(saliency, (2, 2)), [[0, 128], [64, 255]])
+    # A map whose maximum is low is still stretched to 0…255.
+    np.testing.assert_array_equal(
+        released_postprocess(np.array([[0.25, 0.5], [0.375, 0.75]])[..., None], (2, 2)),
+        [[0, 128], [64, 255]],
+    )
+
+
+def test_postprocess_resizes_and_stretches():
+    saliency = np.random.default_rng(2).uniform(0.1, 0.4, (224, 224))
+    out = released_postprocess(saliency, (333, 500))
+    assert out.shape == (333, 500) and out.dtype == np.uint8
+    assert out.min() == 0 and out.max() == 255
+    resized = pillow_bilinear_resize(bytescale(saliency), (333, 500)).astype(np.float64)
+    stretched = (resized / resized.max() * 255).astype(np.int64)
+    expected = np.floor((stretched - stretched.min()) * (255 / np.ptp(stretched)) + 0.5)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(released_postprocess(np.zeros((224, 224)), (5, 6)), 0)

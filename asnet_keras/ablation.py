@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 from asnet_keras.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
 
 EVAL_DATASETS = ("ecssd", "hku-is", "pascal-s")  # Table 5's columns
-WEIGHT_FILES = ("best.weights.h5", "best.keras")  # what evaluation is given, first found
+WEIGHT_FILES = ("best.keras", "best.weights.h5")  # one must exist in a finished run
 TRAIN_FINISHED = "finished.json"
 EVAL_FINISHED = "eval_done.json"
 # Settings that must match for a finished run to count as this call's run.
@@ -146,7 +145,7 @@ def evaluation_finished(config, variant):
 
 
 def weights_of(folder):
-    """The weights file of a finished run (``WEIGHT_FILES``, first found)."""
+    """The model file of a finished run (``WEIGHT_FILES``, first found)."""
     for name in WEIGHT_FILES:
         path = Path(folder) / name
         if path.is_file():
@@ -170,23 +169,17 @@ def default_train(kwargs):
     return train(TrainConfig(**kwargs))
 
 
-def default_evaluate(weights, data, datasets, out, all_outputs=False, save_maps=False,
+def default_evaluate(run, data, datasets, out, all_outputs=False, save_maps=False,
                      batch_size=None):
-    """Evaluate one model with ``python -m asnet_keras.evaluate`` in a child process."""
-    cmd = [sys.executable, "-m", "asnet_keras.evaluate", "--weights", os.fspath(weights),
-           "--data", os.fspath(data), "--datasets", ",".join(datasets), "--out", os.fspath(out)]
-    if all_outputs:
-        cmd.append("--all-outputs")
-    if save_maps:
-        cmd.append("--save-maps")
-    if batch_size:
-        cmd += ["--batch-size", str(batch_size)]
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    result = subprocess.run(cmd, env=env)
-    if result.returncode != 0:
-        raise RuntimeError(f"evaluation failed (exit {result.returncode}): {' '.join(cmd)}")
+    """Evaluate one training run folder in this process with asnet_keras.evaluate."""
+    import keras
+
+    from asnet_keras.evaluate import evaluate_model
+
+    keras.backend.clear_session()
+    kwargs = {"batch_size": batch_size} if batch_size else {}
+    evaluate_model(os.fspath(run), data, list(datasets), os.fspath(out),
+                   all_outputs=all_outputs, save_maps=save_maps, **kwargs)
 
 
 def run_ablation(config, train_fn=None, evaluate_fn=None, log=print):
@@ -195,8 +188,8 @@ def run_ablation(config, train_fn=None, evaluate_fn=None, log=print):
     Args:
         config: an :class:`AblationConfig`.
         train_fn: ``f(train_kwargs)`` (default: :func:`default_train`).
-        evaluate_fn: ``f(weights, data, datasets, out, all_outputs, save_maps, batch_size)``
-            (default: :func:`default_evaluate`).
+        evaluate_fn: ``f(run, data, datasets, out, all_outputs, save_maps, batch_size)``
+            with ``run`` the training run folder (default: :func:`default_evaluate`).
 
     Returns:
         ``{variant: {"trained": bool, "evaluated": bool}}``: what this call did (False:
@@ -232,7 +225,8 @@ def run_ablation(config, train_fn=None, evaluate_fn=None, log=print):
                 marker.unlink()
             all_outputs = name == "full"
             log(f"{tag}: evaluating on {', '.join(config.eval_datasets)} -> {folder}")
-            evaluate_fn(weights_of(run_dir(out, name)), config.data, list(config.eval_datasets),
+            weights_of(run_dir(out, name))  # a clear error if training saved no model
+            evaluate_fn(run_dir(out, name), config.data, list(config.eval_datasets),
                         folder, all_outputs, config.save_maps, config.eval_batch_size)
             _write_json(marker, {"datasets": list(config.eval_datasets),
                                  "all_outputs": all_outputs, "save_maps": config.save_maps})
@@ -311,7 +305,8 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=12, help="epochs (paper: 12)")
     p.add_argument("--steps-per-epoch", type=int, default=None,
                    help="steps per epoch (default: one pass over the training data)")
-    p.add_argument("--batch-size", type=int, default=None, help="training batch (default: training's)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="training batch (default: training's)")
     p.add_argument("--backbone-weights", default="imagenet",
                    help="VGG16 initialisation: imagenet, none, or a .h5 path")
     p.add_argument("--seed", type=int, default=0)

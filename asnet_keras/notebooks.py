@@ -41,12 +41,14 @@ def notebook_paths(names=None, notebook_dir=NOTEBOOK_DIR):
     names = list(names or NOTEBOOKS)
     unknown = [n for n in names if n.removesuffix(".ipynb") not in NOTEBOOKS]
     if unknown:
-        raise ValueError(f"unknown notebook(s) {', '.join(unknown)}; pass some of {', '.join(NOTEBOOKS)}")
+        raise ValueError(f"unknown notebook(s) {', '.join(unknown)}; "
+                         f"pass some of {', '.join(NOTEBOOKS)}")
     paths = [Path(notebook_dir) / f"{n.removesuffix('.ipynb')}.ipynb" for n in names]
     absent = [str(p) for p in paths if not p.is_file()]
     if absent:
-        raise FileNotFoundError(f"notebook(s) not found: {', '.join(absent)}; run from a checkout "
-                                "of the repository (the notebooks are not installed with the package)")
+        raise FileNotFoundError(
+            f"notebook(s) not found: {', '.join(absent)}; run from a checkout of the "
+            "repository (the notebooks are not installed with the package)")
     return paths
 
 
@@ -77,7 +79,9 @@ def execute_notebook(path, out_path, env, timeout=600, kernel_name="python3"):
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            resources={"metadata": {"path": str(Path(path).parent)}})
+                            resources={"metadata": {"path": str(Path(path).parent)}},
+                            # the kernel's start-up warnings are noise in `make notebooks`
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     error = None
     try:
         client.execute(env=env)
@@ -90,23 +94,32 @@ def execute_notebook(path, out_path, env, timeout=600, kernel_name="python3"):
 
 
 def execute_all(out, names=None, results=None, ablation=None, data=None, datasets=None,
-                figures=None, timeout=600, notebook_dir=NOTEBOOK_DIR, quiet=False):
-    """Execute the notebooks ``names`` (default all) into ``out``; returns {name: error or None}."""
+                figures=None, timeout=600, notebook_dir=NOTEBOOK_DIR, quiet=False, jobs=1):
+    """Execute the notebooks ``names`` (default all) into ``out``; returns {name: error or None}.
+
+    ``jobs`` notebooks run at a time (each in its own kernel process).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     out = Path(out)
     env = kernel_env(results, ablation, data, datasets,
                      figures if figures is not None else out / "figures")
-    outcome = {}
-    for path in notebook_paths(names, notebook_dir):
+    paths = notebook_paths(names, notebook_dir)
+
+    def one(path):
         start = time.perf_counter()
         error = execute_notebook(path, out / path.name, env, timeout=timeout)
-        outcome[path.stem] = error
         if not quiet:
             state = "ok" if error is None else "FAILED"
-            print(f"{path.stem}: {state} ({time.perf_counter() - start:.1f} s) -> {out / path.name}",
-                  flush=True)
+            took = time.perf_counter() - start
+            print(f"{path.stem}: {state} ({took:.1f} s) -> {out / path.name}", flush=True)
             if error:
                 print(error, file=sys.stderr)
-    return outcome
+        return error
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        errors = list(pool.map(one, paths))
+    return {path.stem: error for path, error in zip(paths, errors)}
 
 
 def build_parser():
@@ -123,6 +136,7 @@ def build_parser():
     p.add_argument("--figures", help="folder for the figures' PNGs (default OUT/figures)")
     p.add_argument("--notebooks", help=f"comma-separated subset of: {', '.join(NOTEBOOKS)}")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks executed at a time (default 1)")
     return p
 
 
@@ -131,7 +145,7 @@ def main(argv=None):
     names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
     try:
         outcome = execute_all(args.out, names, args.results, args.ablation, args.data,
-                              args.datasets, args.figures, args.timeout)
+                              args.datasets, args.figures, args.timeout, jobs=args.jobs)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -36,7 +36,9 @@ EVAL_COMMAND = (
     "--datasets {datasets} --out {out}{flags}"
 )
 ABLATION_COMMAND = "make ablation DATA=DATA OUT={out}"
-ABLATION_SUBSET_COMMAND = "python -m asnet_keras.ablation --data DATA --out {out} --variants {variants}"
+ABLATION_SUBSET_COMMAND = (
+    "python -m asnet_keras.ablation --data DATA --out {out} --variants {variants}"
+)
 FIXATION_28_HINT = (
     "the model was trained without the 28×28 fixation output; train with "
     "`--fixation-28` (python -m asnet_keras.train ... --fixation-28) and evaluate again"
@@ -483,16 +485,16 @@ def compare(table_id, source, extra_keys=None, decimals=3):
             cols = [c for c in table.columns if c.key == "maxF"]
             if not cols:
                 continue
-            extra = [src.value(c.dataset, c.task, output, key) if (src and c.key == "maxF") else None
-                     for c in table.columns]
+            extra = [src.value(c.dataset, c.task, output, key)
+                     if (src and c.key == "maxF") else None for c in table.columns]
             rows.append(TableRow("ours", f"{prow.method} (ours, {key})",
                                  [_fmt(v, decimals) if c.key == "maxF" else ""
                                   for v, c in zip(extra, table.columns)], extra))
         diffs = [o - p if (o is not None and p is not None) else None
                  for o, p in zip(ours, prow.values)]
         if any(d is not None for d in diffs):
-            rows.append(TableRow("diff", "Δ ours − paper", [_fmt_diff(d, decimals) for d in diffs],
-                                 diffs))
+            cells = [_fmt_diff(d, decimals) for d in diffs]
+            rows.append(TableRow("diff", "Δ ours − paper", cells, diffs))
         if src is not None and all(v is None for v in ours):
             present = [d for d in table.datasets if src.get(d) is not None]
             if present and output not in src.outputs(present[0], table.task):
@@ -508,7 +510,8 @@ def compare(table_id, source, extra_keys=None, decimals=3):
     for method, output, src in missing_outputs:
         why = FIXATION_28_HINT if output == "fixation_conv4" else (
             "evaluate with `--all-outputs`" if output.startswith("saliency_conv") else "")
-        notes.append(f"{method}: output `{output}` is not in {src.folder}" + (f" ({why})" if why else "") + ".")
+        why = f" ({why})" if why else ""
+        notes.append(f"{method}: output `{output}` is not in {src.folder}{why}.")
     if table.task == "salient_object":
         notes.append("F-score: ours is maxF (max over thresholds of the mean-over-images F curve, "
                      "β² = 0.3); the paper does not say which maxF convention it used "
@@ -522,7 +525,8 @@ def _describe(src, dataset):
         return f"{dataset}: missing ({src.path(dataset)})"
     n = data.get("n_images", "?")
     split = data.get("split", "?")
-    weights = (data.get("source") or {}).get("weights") or (data.get("source") or {}).get("pred_dir")
+    origin = data.get("source") or {}
+    weights = origin.get("weights") or origin.get("pred_dir")
     ours = src.our_dataset(dataset)
     name = dataset if ours == dataset else f"{dataset} → our `{ours}`"
     text = f"{name}: {n} images ({split} split)"
@@ -579,7 +583,8 @@ def results_status(table_id, source):
              "evaluation results exist.",
              "Set RESULTS in the first cell (or the environment variable ASNET_RESULTS) if "
              "they are elsewhere."],
-            [EVAL_COMMAND.format(datasets=_names(source, datasets), out=source.folder, flags=flags)],
+            [EVAL_COMMAND.format(datasets=_names(source, datasets), out=source.folder,
+                                 flags=flags)],
             level="missing")
     missing = source.missing(datasets)
     if missing:
@@ -604,7 +609,8 @@ def nan_summary(source, datasets, task, outputs=None):
                 continue
             nan = entry.get("nan_count") or {}
             nans = ", ".join(f"{k}: {v}" for k, v in nan.items() if v) or "none"
-            rows.append([dataset, output, str(entry.get("n_images", data.get("n_images", "?"))), nans])
+            n = entry.get("n_images", data.get("n_images", "?"))
+            rows.append([dataset, output, str(n), nans])
     if not rows:
         return Message("No per-output details (no results).")
     header = ["Dataset", "Output", "Images", "NaN images per metric"]
@@ -780,7 +786,8 @@ def our_metrics(source, datasets, task, outputs=None, decimals=3):
                 continue
             scalars = {k: v for k, v in entry.items() if _finite(v) and k != "n_images"}
             keys += [k for k in scalars if k not in keys]
-            rows.append((dataset, output, entry.get("n_images", data.get("n_images", "?")), scalars))
+            n = entry.get("n_images", data.get("n_images", "?"))
+            rows.append((dataset, output, n, scalars))
     if not rows:
         return Message("No results of ours to list.")
     header = ["Dataset", "Output", "Images", *keys]
@@ -797,8 +804,10 @@ def ablation_overview(source, datasets=None):
     rows = []
     for name, variant in VARIANTS.items():
         run = source.folder / name / "run"
-        trained = "yes" if (run / "finished.json").is_file() else ("started" if run.is_dir() else "no")
+        trained = ("yes" if (run / "finished.json").is_file()
+                   else "started" if run.is_dir() else "no")
         res = source.variant(name)
         have = [d for d in datasets if res.get(d) is not None]
-        rows.append([name, variant.label, trained, ", ".join(have) or "no", str(source.folder / name)])
+        rows.append([name, variant.label, trained, ", ".join(have) or "no",
+                     str(source.folder / name)])
     return _Raw(_md_table(header, rows), _text_table(header, rows))

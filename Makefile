@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 # Defaults; override on the command line, e.g. `make train DATA=/data OUT=runs/asnet`.
 DATA ?= data
 OUT ?= runs/asnet
-RESULTS ?= results
+RESULTS ?= results/eval
+ABLATION ?= results/ablation
 WEIGHTS ?= $(OUT)
 RAW ?=
 ARGS ?=
@@ -21,7 +22,7 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 28
-	@echo "Variables: DATA=$(DATA) OUT=$(OUT) RESULTS=$(RESULTS) WEIGHTS=$(WEIGHTS) RAW=<raw downloads> ARGS=<extra flags>"
+	@echo "Variables: DATA=$(DATA) OUT=$(OUT) RESULTS=$(RESULTS) ABLATION=$(ABLATION) WEIGHTS=$(WEIGHTS) RAW=<raw downloads> ARGS=<extra flags>"
 
 setup: $(STAMP) ## Create .venv and install the requirements (and this package, editable)
 
@@ -64,7 +65,7 @@ ablation: $(STAMP) ## Train and evaluate every Table 5 variant (make ablation DA
 	$(PY) -m asnet_keras.ablation --data $(DATA) --out $(OUT) $(ARGS)
 
 notebooks: $(STAMP) ## Execute the notebooks against RESULTS (and ABLATION) into executed_notebooks/
-	$(PY) -m asnet_keras.notebooks --results $(RESULTS) --ablation $(or $(ABLATION),$(OUT)) --out executed_notebooks $(ARGS)
+	$(PY) -m asnet_keras.notebooks --results $(RESULTS) --ablation $(ABLATION) --data $(DATA) --out executed_notebooks $(ARGS)
 
 bench: bench-inference bench-train-step bench-pipeline bench-metrics ## Run every benchmark (minutes)
 

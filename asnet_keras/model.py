@@ -38,7 +38,7 @@ def build_asnet(
     fixation_head=True,
     use_convlstm=True,
     fixation_28=False,
-    recurrence="stock",
+    recurrence="static",
     name=None,
 ):
     """Build ASNet as a functional Keras model.
@@ -55,8 +55,12 @@ def build_asnet(
         use_convlstm: False builds Table 5's `w/o convLSTM`: one 3×3 convolution in place
             of each ConvLSTM.
         fixation_28: True adds the ASNet-28×28 output `fixation_conv4` (paper §4.1).
-        recurrence: "static" (the fast exact ConvLSTM for a static input) or "stock"
-            (Keras' `ConvLSTM2D`, built-in layers only, loads anywhere).
+        recurrence: "static" (the default: `asnet_keras.layers.StaticConvLSTM2D`, the
+            exact ConvLSTM for a static input at about half the recurrent cost; use it to
+            train, evaluate and predict) or "stock" (Keras' `ConvLSTM2D` on the input
+            repeated in time: built-in layers only, so a saved model loads in any Keras 3
+            code without `asnet_keras`; `python -m asnet_keras.export` writes it). Weights
+            are the same in both: `.weights.h5` files load into either.
         name: model name (default "asnet" or "asnet_released").
     Returns:
         `keras.Model` with input "image" (batch, H, W, 3) of raw RGB values 0–255, and

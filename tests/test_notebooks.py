@@ -102,24 +102,33 @@ def produced(tmp_path_factory):
     }
 
 
-def _execute(out, **folders):
-    outcome = notebooks.execute_all(out, quiet=True, jobs=2, timeout=300, **folders)
+def _execute(shared, name, **folders):
+    """Execute every notebook into ``shared/name`` once (other xdist workers reuse it)."""
+    out = shared / name
+    out.mkdir(exist_ok=True)
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "outcome.json").is_file():
+            outcome = notebooks.execute_all(out, quiet=True, jobs=2, timeout=300, **folders)
+            (out / "outcome.json").write_text(json.dumps(outcome))
+    outcome = json.loads((out / "outcome.json").read_text())
     return {name: (error, nbformat.read(out / f"{name}.ipynb", as_version=4))
             for name, error in outcome.items()}
 
 
 @pytest.fixture(scope="session")
 def executed(produced, tmp_path_factory):
-    return _execute(tmp_path_factory.mktemp("executed"), results=produced["results"],
+    return _execute(_shared_dir(tmp_path_factory), "executed", results=produced["results"],
                     ablation=produced["ablation"], data=produced["data"],
                     datasets=produced["datasets"])
 
 
 @pytest.fixture(scope="session")
 def executed_missing(tmp_path_factory):
-    nowhere = tmp_path_factory.mktemp("empty") / "no-such-folder"
-    return _execute(tmp_path_factory.mktemp("executed-missing"), results=nowhere,
-                    ablation=nowhere, data=nowhere, datasets="")
+    shared = _shared_dir(tmp_path_factory)
+    nowhere = shared / "no-such-folder"
+    return _execute(shared, "executed-missing", results=nowhere, ablation=nowhere,
+                    data=nowhere, datasets="")
 
 
 def _outputs(nb, tag=None):

@@ -1,0 +1,92 @@
+"""`python -m asnet_keras.export` writes a model that plain Keras loads, and that matches."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from asnet_keras import export
+from asnet_keras.model import build_asnet
+
+# Run in a fresh interpreter whose cwd and path cannot reach asnet_keras; importing it is
+# made to fail outright, so the load below uses nothing but Keras.
+_LOAD_ELSEWHERE = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.modules["asnet_keras"] = None
+try:
+    import asnet_keras
+except ImportError:
+    pass
+else:
+    raise SystemExit("asnet_keras was importable")
+import keras, numpy as np
+images = np.load("images.npy")
+for name in sys.argv[1:]:
+    model = keras.models.load_model(name, compile=False, safe_mode=True)
+    outputs = model.predict_on_batch(images)
+    np.savez(name + ".npz", *outputs, names=np.array(model.output_names))
+print("loaded without asnet_keras:", [m for m, v in sys.modules.items() if m.split(".")[0] == "asnet_keras" and v])
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A `static` model with random weights, saved as training leaves it, with config.json."""
+    run = tmp_path_factory.mktemp("run")
+    model = build_asnet((32, 32, 3), backbone_weights=None, fixation_28=True)
+    rng = np.random.default_rng(0)
+    model.set_weights(
+        [w * rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in model.get_weights()]
+    )
+    model.save_weights(run / "model.weights.h5")
+    (run / "config.json").write_text(json.dumps({"input_size": 32, "fixation_28": True}))
+    images = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    expected = [np.asarray(o) for o in model(images, training=False)]
+    return run, images, expected, list(model.output_names)
+
+
+def test_export_loads_without_asnet_keras_and_matches(trained, tmp_path):
+    run, images, expected, names = trained
+    for suffix in (".keras", ".h5"):
+        code = export.main([str(run / "model.weights.h5"), "--out", str(tmp_path / f"m{suffix}")])
+        assert code == 0
+    np.save(tmp_path / "images.npy", images)
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_ELSEWHERE, "m.keras", "m.h5"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded without asnet_keras: []" in result.stdout
+    for suffix in (".keras", ".h5"):
+        saved = np.load(tmp_path / f"m{suffix}.npz")
+        assert list(saved["names"]) == names  # config.json's fixation_28 was honoured
+        for i, want in enumerate(expected):
+            got = saved[f"arr_{i}"]
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+def test_export_refuses_weights_only_output_and_wrong_options(trained, tmp_path, capsys):
+    run, _, _, _ = trained
+    weights = str(run / "model.weights.h5")
+    assert export.main([weights, "--out", str(tmp_path / "x.weights.h5")]) == 2
+    assert ".keras" in capsys.readouterr().err
+    # Flags add to config.json; the `w/o convLSTM` network does not fit these weights.
+    assert export.main([weights, "--out", str(tmp_path / "x.keras"), "--no-convlstm"]) == 2
+    message = capsys.readouterr().err
+    assert "does not fit" in message and "--no-convlstm" in message
+    assert len(message) < 2000 and not (tmp_path / "x.keras").exists()
+
+
+def test_help_explains_the_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        export.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "keras.models.load_model" in text and "config.json" in text

@@ -32,7 +32,8 @@ PRED_DIR_OUTPUT = "maps"  # output name that pred-dir evaluation (other methods'
 
 # The commands that produce missing results (placeholders in capitals).
 EVAL_COMMAND = (
-    "python -m asnet_keras.evaluate --weights RUN_DIR/best.weights.h5 --data DATA "
+    "make eval WEIGHTS=RUN_DIR DATA=DATA RESULTS={out} ARGS=\"--datasets {datasets}{flags}\"\n"
+    "# or: python -m asnet_keras.evaluate --weights RUN_DIR --data DATA "
     "--datasets {datasets} --out {out}{flags}"
 )
 ABLATION_COMMAND = "make ablation DATA=DATA OUT={out}"
@@ -323,7 +324,7 @@ class Message:
         out = [self.title, *("  " + line for line in self.lines)]
         if self.commands:
             out.append("Produce them with:")
-            out += ["    " + c for c in self.commands]
+            out += ["    " + line for c in self.commands for line in c.splitlines()]
         return "\n".join(out)
 
     def markdown(self):

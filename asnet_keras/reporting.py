@@ -445,9 +445,11 @@ def _row_label(row):
 
 
 def _source_for(source, spec):
+    """The results of the model a paper row stands for (None: not in ``source``)."""
+    variant = spec.get("variant", "full")
     if isinstance(source, AblationResults):
-        return source.variant(spec.get("variant", "full"))
-    return source
+        return source.variant(variant)
+    return source if variant == "full" else None  # one model's results: the full variant
 
 
 def compare(table_id, source, extra_keys=None, decimals=3):

@@ -75,3 +75,11 @@ def test_pr_curves_and_qualitative_examples(tmp_path):
     assert [e["id"] for e in examples] == ["a"] and examples[0]["saliency"].shape == (8, 8)
     fig = reporting.qualitative_figure(examples)
     assert len(fig.axes) == 4
+
+
+def test_table5_from_one_models_results_fills_only_the_full_models_rows(tmp_path):
+    write_results(tmp_path, ["ecssd", "hku-is", "pascal-s"],
+                  sod_outputs=("saliency_conv1", "saliency_conv5"))
+    ours = reporting.compare("table5", reporting.EvalResults(tmp_path)).ours()
+    assert all(math.isfinite(v) for v in ours["conv5-output (ours)"])
+    assert ours["w/o fixation (ours)"] == [None] * 6

@@ -71,9 +71,6 @@ def _shared_dir(tmp_path_factory):
 def produced(tmp_path_factory):
     """Synthetic data, a smoke ablation of two variants, and its evaluation (built once,
     shared across xdist workers through a lock)."""
-    # TEMPORARY until asnet_keras.train / asnet_keras.evaluate are committed (issue #6).
-    pytest.importorskip("asnet_keras.train")
-    pytest.importorskip("asnet_keras.evaluate")
     root = _shared_dir(tmp_path_factory) / "notebook-results"
     root.mkdir(exist_ok=True)
     with open(root / ".lock", "w") as lock:

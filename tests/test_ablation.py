@@ -5,6 +5,7 @@ smoke ablation); these tests prove the runner's bookkeeping.
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ class Recorder:
 
     def train(self, kwargs):
         self.trained.append(kwargs["variant"])
-        out = ablation.Path(kwargs["out"])
+        out = Path(kwargs["out"])
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(kwargs))
         (out / "best.weights.h5").write_bytes(b"")

@@ -60,7 +60,8 @@ RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.
 RESUMABLE_CHANGES = ("verbose", "epochs", "patience")
 
 
-def _default_recurrence():
+def default_recurrence():
+    """build_asnet's default `recurrence` (imports Keras: called only when building)."""
     from asnet_keras.model import build_asnet
 
     return inspect.signature(build_asnet).parameters["recurrence"].default
@@ -88,7 +89,7 @@ class TrainConfig:
     backbone_weights: str = "imagenet"  # imagenet | none | PATH of a VGG16 no-top .h5
     variant: str = "full"  # Table 5 variant (asnet_keras.variants)
     fixation_28: bool = False  # ASNet-28×28 output (paper §4.1)
-    recurrence: str = dataclasses.field(default_factory=_default_recurrence)  # static | stock
+    recurrence: str = ""  # static | stock; "" = build_asnet's default (config.json: resolved)
     mixed_precision: str = "none"  # none | bfloat16 | float16
     strategy: str = "none"  # none | mirrored | multiworker
     cpu_devices: int = 0  # split the CPU into N logical devices (mirrored tests on CPU)
@@ -136,7 +137,8 @@ _HELP = {
     "variant": "Table 5 variant: full, wo_fixation, wo_convlstm, wo_precision, wo_recall, "
     "wo_fmeasure, wo_mae, wo_extra",
     "fixation_28": "add the ASNet-28x28 fixation output (paper §4.1)",
-    "recurrence": "ConvLSTM implementation: static (fast, exact) or stock (Keras ConvLSTM2D)",
+    "recurrence": "ConvLSTM implementation: static (fast, exact) or stock (Keras ConvLSTM2D); "
+    "empty = build_asnet's default",
     "mixed_precision": "none, bfloat16 (fast on CPUs with AVX-512-BF16 and on GPUs) or "
     "float16 (GPUs; loss scaling on)",
     "strategy": "none (one device), mirrored (all GPUs of this host, or --cpu-devices), "
@@ -181,7 +183,7 @@ def build_parser():
         choices = {
             "mixed_precision": MIXED_PRECISION,
             "strategy": STRATEGIES,
-            "recurrence": ("static", "stock"),
+            "recurrence": ("", "static", "stock"),
         }
         if field.name in choices:
             kwargs["choices"] = choices[field.name]
@@ -238,7 +240,7 @@ def model_options(config):
     options = {"fixation_head": True, "use_convlstm": True}
     options.update(variant.model_options)
     options["fixation_28"] = bool(config.fixation_28)
-    options["recurrence"] = config.recurrence
+    options["recurrence"] = config.recurrence or default_recurrence()
     return options, variant.loss_variant
 
 
@@ -256,6 +258,7 @@ def run_config_json(config, extra):
         config="paper",
         fixation_head=options["fixation_head"],
         use_convlstm=options["use_convlstm"],
+        recurrence=options["recurrence"],
         loss_variant=loss_variant,
     )
     content.update(extra)

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # Defaults; override on the command line, e.g. `make train DATA=/data OUT=runs/asnet`.
-DATA ?= data
+DATA ?= data/prepared
 OUT ?= runs/asnet
 RESULTS ?= results/eval
 ABLATION ?= results/ablation
@@ -61,7 +61,8 @@ export: $(STAMP) ## Portable stock-ConvLSTM model file (make export WEIGHTS=... 
 convert-released: $(STAMP) ## Convert the authors' ASNet.h5 (make convert-released ARGS="ASNet.h5")
 	$(PY) -m asnet_keras.convert_released $(ARGS) --out weights/asnet_released.keras
 
-ablation: $(STAMP) ## Train and evaluate every Table 5 variant (make ablation DATA=... OUT=...)
+ablation: OUT = $(ABLATION)
+ablation: $(STAMP) ## Train and evaluate every Table 5 variant, resumable (make ablation DATA=... OUT=...)
 	$(PY) -m asnet_keras.ablation --data $(DATA) --out $(OUT) $(ARGS)
 
 notebooks: $(STAMP) ## Execute the notebooks against RESULTS (and ABLATION) into executed_notebooks/

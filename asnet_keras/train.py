@@ -57,7 +57,11 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 MIXED_PRECISION = ("none", "bfloat16", "float16")
 RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.h5", "last.weights.h5")
 # Fields that may differ between a run and its resumption.
-RESUMABLE_CHANGES = ("verbose", "epochs", "patience")
+RESUMABLE_CHANGES = (
+    "verbose", "epochs", "patience", "backup_every", "jit_compile", "strategy", "cpu_devices",
+    "replicas",
+)
+MAX_EPOCHS = 1000  # length of the validation-loss record kept in the backup
 
 
 def default_recurrence():
@@ -222,8 +226,8 @@ def check_config(config):
         raise ValueError(f"mixed_precision={config.mixed_precision!r}: pass one of {MIXED_PRECISION}.")
     if config.input_size < 32 or config.input_size % 16:
         raise ValueError(f"input_size={config.input_size}: pass a multiple of 16, at least 32.")
-    if config.batch_size < 1 or config.epochs < 1:
-        raise ValueError("batch_size and epochs must be at least 1.")
+    if config.batch_size < 1 or not 1 <= config.epochs <= MAX_EPOCHS:
+        raise ValueError(f"batch_size must be at least 1 and epochs 1 … {MAX_EPOCHS}.")
     if not config.datasets:
         raise ValueError("datasets is empty: pass e.g. --datasets salicon,thus10k,dut-omron.")
     if config.variant == "wo_fixation" and config.fixation_28:
@@ -451,7 +455,6 @@ def _train(config, strategy, out, paths, data):
     import keras
     import tensorflow as tf
 
-    from asnet_keras.losses import asnet_losses
     from asnet_keras.model import build_asnet
 
     is_chief, worker = worker_role(strategy)
@@ -498,9 +501,14 @@ def _train(config, strategy, out, paths, data):
         epoch_sums = tf.Variable(
             tf.zeros(len(output_names) + 2, tf.float64), trainable=False, name="epoch_sums"
         )  # Σ loss, Σ per-output loss …, number of steps
+        # Every worker decides early stopping from this record, so all decide alike.
+        val_record = tf.Variable(
+            tf.fill([MAX_EPOCHS], tf.constant(float("nan"), tf.float64)), trainable=False, name="val_loss_record"
+        )
 
     checkpoint = tf.train.Checkpoint(
-        model=model, optimizer=optimizer, global_step=global_step, epoch_sums=epoch_sums
+        model=model, optimizer=optimizer, global_step=global_step, epoch_sums=epoch_sums,
+        val_record=val_record,
     )
     backup_dir = paths["backup"] if is_chief else os.path.join(paths["backup"], f"worker-{worker}")
     manager = tf.train.CheckpointManager(checkpoint, backup_dir, max_to_keep=2)
@@ -533,8 +541,9 @@ def _train(config, strategy, out, paths, data):
         write_history(paths["history"], history, columns)
 
     total_steps = config.epochs * steps_per_epoch
-    if _should_stop(history, done_epochs, config):
-        return _finish(config, paths, history, done_epochs, is_chief, say)
+    if _should_stop(_record_rows(val_record, done_epochs), done_epochs, config):
+        return _finish(config, paths, _record_rows(val_record, done_epochs), done_epochs,
+                       is_chief, say)
 
     # ------------------------------------------------------------------ data
     global_batch = config.batch_size
@@ -551,47 +560,9 @@ def _train(config, strategy, out, paths, data):
     dist_val = strategy.experimental_distribute_dataset(val_ds)
 
     # ------------------------------------------------------------------ steps
-    losses = asnet_losses(output_names, loss_variant)
-    loss_fns = [_per_sample(losses[n]) for n in output_names]
-    scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
-    def replica_train_step(image, targets, weights):
-        with tf.GradientTape() as tape:
-            predictions = model(image, training=True)
-            per_output = [
-                fn(t, tf.cast(p, tf.float32)) * w
-                for fn, t, p, w in zip(loss_fns, targets, predictions, weights)
-            ]  # Eq. 13: y_A·L_Att and y_S·L_Sal per sample, (batch,) each
-            total = tf.add_n(per_output)
-            loss = tf.nn.compute_average_loss(total, global_batch_size=global_batch)
-            if model.losses:
-                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-            objective = optimizer.scale_loss(loss) if scaled else loss
-        gradients = tape.gradient(objective, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return tf.stack(
-            [loss] + [tf.nn.compute_average_loss(v, global_batch_size=global_batch)
-                      for v in per_output]
-        )
-
-    def replica_val_step(image, targets, weights, valid):
-        predictions = model(image, training=False)
-        per_output = [
-            tf.reduce_sum(fn(t, tf.cast(p, tf.float32)) * w)
-            for fn, t, p, w in zip(loss_fns, targets, predictions, weights)
-        ]
-        return tf.stack([tf.add_n(per_output)] + per_output + [tf.reduce_sum(valid)])
-
-    # No Python control flow depends on tensors here: autograph off saves seconds of tracing.
-    @tf.function(jit_compile=config.jit_compile or None, autograph=False)
-    def train_step(iterator):
-        values = strategy.run(replica_train_step, args=next(iterator))
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None)
-
-    @tf.function(autograph=False)
-    def val_step(batch):
-        values = strategy.run(replica_val_step, args=batch)
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None)
+    train_step, val_step = make_step_functions(
+        strategy, model, optimizer, loss_variant, global_batch, config.jit_compile
+    )
 
     # ------------------------------------------------------------------ loop
     writers = {}
@@ -651,6 +622,9 @@ def _train(config, strategy, out, paths, data):
             )
         _check_weights(model, epoch, backup_dir)
         history.append(row)
+        record = val_record.numpy()
+        record[epoch] = row["val_loss"]
+        val_record.assign(record)
         if is_chief:
             write_history(paths["history"], history, columns)
             for part, prefix in (("train", ""), ("validation", "val_")):
@@ -658,7 +632,7 @@ def _train(config, strategy, out, paths, data):
                     _scalar(writers[part], "epoch_" + n, row[prefix + n], epoch + 1)
             _scalar(writers["train"], "epoch_learning_rate", lr, epoch + 1)
             _save_model_files(model, out, "last")
-            best_epoch, _, _ = best_so_far(history)
+            best_epoch, _, _ = best_so_far(_record_rows(val_record, epoch + 1))
             if best_epoch == epoch + 1:
                 _copy_model_files(out, "last", "best")
         manager.save(checkpoint_number=step)
@@ -666,9 +640,76 @@ def _train(config, strategy, out, paths, data):
             f"epoch {epoch + 1}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}, "
             f"lr {lr:.1e}, {time.time() - started:.0f} s"
         )
-        if _should_stop(history, epoch + 1, config):
+        if _should_stop(_record_rows(val_record, epoch + 1), epoch + 1, config):
             break
-    return _finish(config, paths, history, step // steps_per_epoch, is_chief, say)
+    done_epochs = step // steps_per_epoch
+    return _finish(config, paths, _record_rows(val_record, done_epochs), done_epochs, is_chief, say)
+
+
+def make_step_functions(strategy, model, optimizer, loss_variant, global_batch, jit_compile=False):
+    """The distributed training and validation steps (Eq. 13 under tf.distribute).
+
+    Args:
+        strategy: the tf.distribute strategy the model and optimizer were built under.
+        model, optimizer: an ASNet model and its (built) optimizer.
+        loss_variant: Table 5 saliency loss variant.
+        global_batch: images per step over all replicas.
+        jit_compile: XLA-compile the training step.
+    Returns:
+        (train_step, val_step): `train_step(distributed_iterator)` runs one step and
+        returns (1 + outputs,) float32: the loss and each output's loss, averaged over the
+        global batch; `val_step(distributed_batch)` with (image, targets, weights, valid)
+        returns (2 + outputs,): Σ weighted loss, Σ per output, Σ valid (sums, not means).
+    """
+    import keras
+    import tensorflow as tf
+
+    from asnet_keras.losses import asnet_losses
+
+    output_names = list(model.output_names)
+    losses = asnet_losses(output_names, loss_variant)
+    loss_fns = [_per_sample(losses[n]) for n in output_names]
+    scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+    def replica_train_step(image, targets, weights):
+        with tf.GradientTape() as tape:
+            predictions = model(image, training=True)
+            per_output = [
+                fn(t, tf.cast(p, tf.float32)) * w
+                for fn, t, p, w in zip(loss_fns, targets, predictions, weights)
+            ]  # Eq. 13: y_A·L_Att and y_S·L_Sal per sample, (batch,) each
+            total = tf.add_n(per_output)
+            loss = tf.nn.compute_average_loss(total, global_batch_size=global_batch)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+            objective = optimizer.scale_loss(loss) if scaled else loss
+        gradients = tape.gradient(objective, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return tf.stack(
+            [loss] + [tf.nn.compute_average_loss(v, global_batch_size=global_batch)
+                      for v in per_output]
+        )
+
+    def replica_val_step(image, targets, weights, valid):
+        predictions = model(image, training=False)
+        per_output = [
+            tf.reduce_sum(fn(t, tf.cast(p, tf.float32)) * w)
+            for fn, t, p, w in zip(loss_fns, targets, predictions, weights)
+        ]
+        return tf.stack([tf.add_n(per_output)] + per_output + [tf.reduce_sum(valid)])
+
+    # No Python control flow depends on tensors here: autograph off saves seconds of tracing.
+    @tf.function(jit_compile=jit_compile or None, autograph=False)
+    def train_step(iterator):
+        values = strategy.run(replica_train_step, args=next(iterator))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None)
+
+    @tf.function(autograph=False)
+    def val_step(batch):
+        values = strategy.run(replica_val_step, args=batch)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None)
+
+    return train_step, val_step
 
 
 def _scalar(writer, tag, value, step):
@@ -704,6 +745,12 @@ def _check_weights(model, epoch, backup_dir):
                 f"weight {variable.path} became NaN/inf in epoch {epoch + 1}; stopped without "
                 f"saving. The last good backup stays in {backup_dir}."
             )
+
+
+def _record_rows(val_record, done_epochs):
+    """The checkpointed validation losses of the finished epochs as history-like rows."""
+    values = val_record.numpy()[:done_epochs]
+    return [{"epoch": i + 1, "val_loss": float(v)} for i, v in enumerate(values)]
 
 
 def _should_stop(history, done_epochs, config):

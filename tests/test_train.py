@@ -175,3 +175,22 @@ def test_resuming_with_another_configuration_is_refused(killed_and_resumed, tmp_
         json.dump(config, f)
     with pytest.raises(ValueError, match="another configuration"):
         train_module._check_resumable(str(out), dict(config, input_size=32))
+
+
+def test_nan_weights_stop_the_run_before_saving():
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="dense")])
+    train_module._check_weights(model, 0, "backup")  # finite: no error
+    model.get_layer("dense").kernel.assign([[float("nan")], [0.0]])
+    with pytest.raises(train_module.TrainingDiverged, match="dense.*NaN/inf in epoch 1"):
+        train_module._check_weights(model, 0, "backup")
+
+
+def test_early_stopping_counts_epochs_since_the_best_val_loss():
+    config = train_module.TrainConfig(epochs=12, patience=3)
+    rows = [{"epoch": i + 1, "val_loss": v} for i, v in enumerate([5.0, 4.0, 4.5, 4.2, 4.1])]
+    assert train_module.best_so_far(rows) == (2, 4.0, 3)
+    assert train_module._should_stop(rows, 5, config)
+    assert not train_module._should_stop(rows[:4], 4, config)
+    assert train_module._should_stop(rows[:2], 12, config)  # all epochs done

@@ -142,7 +142,7 @@ _HELP = {
     "wo_fmeasure, wo_mae, wo_extra",
     "fixation_28": "add the ASNet-28x28 fixation output (paper §4.1)",
     "recurrence": "ConvLSTM implementation: static (fast, exact) or stock (Keras ConvLSTM2D); "
-    "empty = build_asnet's default",
+    "default: build_asnet's default (static)",
     "mixed_precision": "none, bfloat16 (fast on CPUs with AVX-512-BF16 and on GPUs) or "
     "float16 (GPUs; loss scaling on)",
     "strategy": "none (one device), mirrored (all GPUs of this host, or --cpu-devices), "
@@ -187,7 +187,7 @@ def build_parser():
         choices = {
             "mixed_precision": MIXED_PRECISION,
             "strategy": STRATEGIES,
-            "recurrence": ("", "static", "stock"),
+            "recurrence": ("static", "stock"),
         }
         if field.name in choices:
             kwargs["choices"] = choices[field.name]

@@ -206,15 +206,19 @@ def recurrent_block(
     raise ValueError(f"recurrence={recurrence!r}: pass one of {RECURRENCES}.")
 
 
-def lateral_compression(feature, filters, name, *, bn_name=None, activation_name=None):
+def lateral_compression(
+    feature, filters, name, *, bn_name=None, activation_name=None, synchronized=False
+):
     """1×1 conv → batch norm → sigmoid on a VGG side feature (stages 4…1, ASNET.md §1.1).
 
     `bn_name` and `activation_name` default to `{name}_bn` and `{name}_sigmoid`; the
     `released` graph passes the Keras 2 auto-names (`batch_normalization_1`, …) so that
-    its layer names equal the authors' file (RELEASED_MODEL.md §1.3).
+    its layer names equal the authors' file (RELEASED_MODEL.md §1.3). `synchronized`
+    makes batch statistics global across `tf.distribute` replicas (TensorFlow only), so
+    N replicas normalise exactly as one device would on the whole batch.
     """
     x = keras.layers.Conv2D(filters, 1, name=name)(feature)
-    x = keras.layers.BatchNormalization(name=bn_name or f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(name=bn_name or f"{name}_bn", synchronized=synchronized)(x)
     return keras.layers.Activation("sigmoid", name=activation_name or f"{name}_sigmoid")(x)
 
 

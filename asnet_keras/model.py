@@ -39,6 +39,7 @@ def build_asnet(
     use_convlstm=True,
     fixation_28=False,
     recurrence="static",
+    sync_batchnorm=False,
     name=None,
 ):
     """Build ASNet as a functional Keras model.
@@ -61,6 +62,8 @@ def build_asnet(
             repeated in time: built-in layers only, so a saved model loads in any Keras 3
             code without `asnet_keras`; `python -m asnet_keras.export` writes it). Weights
             are the same in both: `.weights.h5` files load into either.
+        sync_batchnorm: batch statistics over all `tf.distribute` replicas (TensorFlow
+            backend; the trainer turns it on for multi-replica runs).
         name: model name (default "asnet" or "asnet_released").
     Returns:
         `keras.Model` with input "image" (batch, H, W, 3) of raw RGB values 0–255, and
@@ -99,6 +102,7 @@ def build_asnet(
         use_convlstm=use_convlstm,
         fixation_28=fixation_28,
         recurrence=recurrence,
+        sync_batchnorm=sync_batchnorm,
         name=name or "asnet",
     )
 
@@ -127,7 +131,15 @@ def _check_input_shape(input_shape):
 
 
 def _build_paper_graph(
-    input_shape, backbone_weights, *, fixation_head, use_convlstm, fixation_28, recurrence, name
+    input_shape,
+    backbone_weights,
+    *,
+    fixation_head,
+    use_convlstm,
+    fixation_28,
+    recurrence,
+    sync_batchnorm,
+    name,
 ):
     """The `paper` configuration, top to bottom in the order data flows."""
     stage = dict(recurrence=recurrence, use_convlstm=use_convlstm)
@@ -154,7 +166,9 @@ def _build_paper_graph(
     # Stages 4 … 1: 1×1 compression + BN + sigmoid, ⊕ upsampled Q(k+1), ConvLSTM → Qk.
     compressed_conv4 = None
     for k in (4, 3, 2, 1):
-        compressed = blocks.lateral_compression(side[k], PAPER_WIDTHS[k], f"compress_conv{k}")
+        compressed = blocks.lateral_compression(
+            side[k], PAPER_WIDTHS[k], f"compress_conv{k}", synchronized=sync_batchnorm
+        )
         if k == 4:
             compressed_conv4 = compressed
         prior = blocks.upsample2(saliency, f"upsample_conv{k}")

@@ -483,8 +483,11 @@ def _train(config, strategy, out, paths, data):
     keras.utils.set_random_seed(config.seed)
     size = config.input_size
     with strategy.scope():
+        # Batch norm statistics over the global batch when it is split across replicas,
+        # so N replicas train as one device would (paper config; §3.3 batch of 10).
+        sync = strategy.num_replicas_in_sync > 1 and not options.get("config") == "released"
         model = build_asnet(
-            (size, size, 3), backbone_weights(config), **options
+            (size, size, 3), backbone_weights(config), sync_batchnorm=sync, **options
         )
         schedule = keras.optimizers.schedules.ExponentialDecay(
             config.learning_rate,

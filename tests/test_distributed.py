@@ -46,8 +46,12 @@ def runs(tmp_path_factory):
     make_synthetic(root, n=8, size=48)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO)
     env.pop("TF_CONFIG", None)
-    outs = {"mirrored": str(base / "mirrored"), "multiworker": str(base / "multiworker")}
+    outs = {name: str(base / name) for name in ("single", "mirrored", "multiworker")}
     processes = {
+        "single": subprocess.Popen(
+            command(root, outs["single"]),
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ),
         "mirrored": subprocess.Popen(
             command(root, outs["mirrored"], "--strategy", "mirrored", "--cpu-devices", "2"),
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -107,3 +111,17 @@ def test_multiworker_with_two_local_workers_trains_to_a_finite_loss(runs):
     # Only the chief writes the run folder; the other worker keeps its own backup.
     assert "Starting" in results["worker0"][1] and "Starting" not in results["worker1"][1]
     assert os.path.isdir(os.path.join(outs["multiworker"], "backup", "worker-1"))
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
+def test_replicas_give_the_single_device_losses(runs, strategy):
+    """The global batch split over two replicas (with synchronised batch norm) trains as
+    one device on the whole batch: the epoch's losses agree up to float32 noise."""
+    outs, results = runs
+    assert results["single"][0] == 0, results["single"][1]
+    assert results[strategy if strategy == "mirrored" else "worker0"][0] == 0
+    single, replicated = read_rows(outs["single"])[0], read_rows(outs[strategy])[0]
+    for key in single:
+        if key.endswith("loss"):
+            np.testing.assert_allclose(float(replicated[key]), float(single[key]), rtol=1e-4,
+                                       atol=1e-5, err_msg=key)

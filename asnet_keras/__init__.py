@@ -9,6 +9,12 @@ Example:
     >>> maps = dict(zip(model.output_names, model.predict(images)))
 """
 
+import os as _os
+
+# TensorFlow's C++ start-up chatter (CPU feature notes, absl warnings) hides our own
+# messages on the command line; users can still set the variable themselves.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"
 
 _LAZY = {

@@ -40,8 +40,9 @@ def export(weights, out, *, input_size=None, fixation_head=None, fixation_28=Non
     """Save the `stock` (built-ins only) ASNet graph holding `weights` to `out`.
 
     Args:
-        weights: path of a `.weights.h5` file (from either graph), or of a whole saved
-            model (`.keras`, legacy `.h5`).
+        weights: path of a `.weights.h5` file (from either graph), of a whole saved
+            model (`.keras`, legacy `.h5`), or of a training run folder (its
+            `best.weights.h5`, with the `config.json` beside it).
         out: path ending in `.keras` (recommended) or `.h5` (legacy HDF5).
         input_size, fixation_head, fixation_28, use_convlstm, config: `build_asnet`
             options; None means "from config.json beside `weights`, or from the saved
@@ -58,8 +59,13 @@ def export(weights, out, *, input_size=None, fixation_head=None, fixation_28=Non
     from asnet_keras.model import build_asnet
 
     weights, out = os.fspath(weights), os.fspath(out)
+    if os.path.isdir(weights):  # a run folder written by `python -m asnet_keras.train`
+        weights = os.path.join(weights, "best.weights.h5")
     if not os.path.isfile(weights):
-        raise ValueError(f"{weights}: no such file. Pass a .weights.h5, .keras or .h5 file.")
+        raise ValueError(
+            f"{weights}: no such file. Pass a .weights.h5, .keras or .h5 file, or a "
+            "finished training run folder (it holds best.weights.h5)."
+        )
     if not out.endswith((".keras", ".h5")) or out.endswith(".weights.h5"):
         raise ValueError(
             f"--out {out}: name a .keras file (recommended) or a legacy .h5 file; a "
@@ -202,7 +208,8 @@ def _parser():
     )
     parser.add_argument(
         "weights", metavar="WEIGHTS",
-        help="trained weights: a .weights.h5 file, or a whole model saved as .keras or .h5",
+        help="trained weights: a .weights.h5 file, a whole model saved as .keras or .h5, "
+        "or a training run folder (uses its best.weights.h5 and config.json)",
     )
     parser.add_argument(
         "--out", required=True, metavar="FILE",

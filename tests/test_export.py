@@ -90,3 +90,22 @@ def test_help_explains_the_command(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "keras.models.load_model" in text and "config.json" in text
+
+
+def test_export_takes_a_training_run_folder(trained, tmp_path):
+    """A run folder as `python -m asnet_keras.train` leaves it: best.weights.h5 + config.json."""
+    import shutil
+
+    run, images, expected, names = trained
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(run / "model.weights.h5", folder / "best.weights.h5")
+    shutil.copy(run / "config.json", folder / "config.json")
+    result = export.export(folder, tmp_path / "from_run.keras")
+    assert result["max_abs_difference"] <= 1e-4
+    import keras
+
+    model = keras.models.load_model(tmp_path / "from_run.keras", compile=False)
+    assert list(model.output_names) == names  # fixation_28 from the run's config.json
+    for got, want in zip(model.predict(images, verbose=0), expected):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)

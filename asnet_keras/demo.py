@@ -154,7 +154,7 @@ def _report_markdown(settings, backbone_sentence, timings, comparison, quick, n_
         "",
         "Fixation measures (AUC-J … NSS) are for the `fixation` output (input/16 side), "
         "salient-object measures for `saliency_conv1`, both upsampled bilinearly to the "
-        "image size. maxF_PR is F(mean precision, mean recall), METRICS.md §B.1.",
+        "image size. maxF_PR is F(mean precision, mean recall), the older toolboxes' convention.",
         "",
         "## Time",
         "",

@@ -50,7 +50,7 @@ PRED_DIR_KEY = "maps"  # the single key of --pred-dir results, in both sections
 N_OTHER = 10  # sAUC: images pooled for the other-fixations map (METRICS.md §A.2)
 PRED_DIR_UPSAMPLING = (
     "none: maps scored as read; a map whose size differs from the ground truth is "
-    "resized by the metrics (METRICS.md A.0 for fixations, B.0 for salient objects)"
+    "resized by the metrics (MATLAB imresize for fixation maps, bilinear for salient-object maps)"
 )
 MAP_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 TRAINED_ON_ASNET = ("dut-omron",)  # ASNet's own training sets that are also SOD test sets
@@ -536,7 +536,7 @@ def dataset_markdown(results, label="ASNet"):
         lines.append(_table(["Model", "maxF ↑", "MAE ↓"], rows))
         lines += ["", "maxF is the max over thresholds of the mean-over-images F curve; "
                   "maxF_PR is F(mean precision, mean recall), the older toolboxes' "
-                  "convention (METRICS.md §B.1). Other measures:", ""]
+                  "convention. Other measures:", ""]
         rows = [[_row_label(k, label),
                  *(_fmt(v[m], v.get("nan_count", {}).get(m, 0)) for m in SOD_EXTRA_COLUMNS)]
                 for k, v in r["salient_object"].items()]
@@ -573,7 +573,7 @@ def summary_markdown(all_results, label="ASNet"):
             rows_pr.append(row_pr)
         lines += ["## Salient object detection", "", _table(header, rows), ""]
         lines += ["maxF_PR: F-measure of the mean precision and mean recall curves (older "
-                  "toolboxes' convention, METRICS.md §B.1), for comparison with papers that "
+                  "toolboxes' convention), for comparison with papers that "
                   "used it:", ""]
         lines += [_table(["Model", *(f"{d} maxF_PR ↑" for d in sod)], rows_pr), ""]
     warnings = [(d, w) for d, r in all_results.items() for w in r["warnings"]]
@@ -616,7 +616,8 @@ def build_parser():
         prog="python -m asnet_keras.evaluate",
         description=(
             "Score a trained ASNet (--weights) or a folder of any method's saliency maps "
-            "(--pred-dir) on prepared test sets (paper §4, metrics as in METRICS.md). "
+            "(--pred-dir) on prepared test sets (paper §4; metrics of the MIT saliency benchmark and "
+            "PySODMetrics, see asnet_keras.metrics). "
             "Writes OUT/<dataset>/results.json and results.md, OUT/summary.md and "
             "OUT/pr_curves.png."
         ),

@@ -23,7 +23,6 @@ OUTPUT_NAMES = (
     "saliency_conv1",
 )
 FIXATION_28_NAME = "fixation_conv4"
-SALIENCY_OUTPUTS = OUTPUT_NAMES[1:]
 
 # Hidden widths of the paper configuration (ASNET.md §1.1 table; the paper is silent,
 # these are the released code's): compression filters and ConvLSTM hidden per stage.
@@ -187,8 +186,3 @@ def _build_paper_graph(
         outputs.append(blocks.sigmoid_readout(hidden, FIXATION_28_NAME))
 
     return keras.Model(image, outputs, name=name)
-
-
-def output_names(model):
-    """The model's output names in output order (a list of str)."""
-    return list(model.output_names)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from asnet_keras import losses as losses_module
 from asnet_keras.losses import (
     SaliencyLoss,
     balanced_bce,
@@ -190,6 +191,7 @@ def test_zero_weight_sample_does_not_change_model_gradients():
 
 
 def test_loss_objects_serialise():
+    assert losses_module.saliency_loss_for("no_mae").variant == "no_mae"
     restored = keras.losses.deserialize(keras.losses.serialize(SaliencyLoss("no_mae")))
     assert isinstance(restored, SaliencyLoss) and restored.variant == "no_mae"
     assert keras.saving.get_registered_object("asnet_keras>fixation_kl") is fixation_kl

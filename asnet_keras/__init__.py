@@ -1,35 +1,69 @@
 """asnet-keras: ASNet (Wang, Shen, Dong, Borji, CVPR 2018) in Keras 3.
 
-The heavy parts (the model, the losses) import Keras and TensorFlow; they are loaded
-lazily, so that ``import asnet_keras.metrics`` stays a pure-numpy import.
+The public API, loaded lazily on first use (so `import asnet_keras` is instant and
+`asnet_keras.metrics` stays a pure-numpy import). Importing the package changes no
+environment variable; the command-line entry points quiet TensorFlow's start-up logs.
 
 Example:
-    >>> from asnet_keras import build_asnet
-    >>> model = build_asnet((224, 224, 3), backbone_weights="imagenet")
-    >>> maps = dict(zip(model.output_names, model.predict(images)))
+    >>> import asnet_keras as ak
+    >>> model = ak.build_asnet((224, 224, 3), backbone_weights="imagenet")
+    >>> image = ak.read_image("photo.jpg")                       # RGB uint8 (H, W, 3)
+    >>> maps = model.predict(ak.resize_to_input(image, 224)[None])
+    >>> model = ak.load_asnet("runs/asnet")                       # a trained run
+    >>> ak.train_asnet(ak.TrainConfig(data="data/prepared", out="runs/asnet"))
+    >>> ak.evaluate_model("runs/asnet", "data/prepared", ["ecssd"], out="eval")
+
+Layout (each sub-package's docstring says more):
+    model/       which ASNet (`ASNetOptions`), the builder, blocks, losses, variants, export
+    layers/      `StaticConvLSTM2D` and weight transfer between graphs
+    released/    the authors' released network, its processing and converter
+    data/        the prepared layout and the `tf.data` pipelines
+    training/    config, distribution, Eq. 13 steps, run folder, the resumable loop
+    inference/   reading images, batching, loading trained models, prediction
+    evaluation/  scoring test sets, pred-dir maps, results files
+    metrics/     fixation and salient-object metrics (numpy only)
+    reporting/   the paper's tables beside ours, figures (the notebooks' support)
+    train.py, evaluate.py, predict.py, export.py, convert_released.py, demo.py,
+    ablation.py, notebooks.py: the command-line entry points (`python -m asnet_keras.X`)
 """
 
-import os as _os
-
-# TensorFlow's C++ start-up chatter (CPU feature notes, absl warnings) hides our own
-# messages on the command line; users can still set the variable themselves.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import importlib
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "build_asnet": "asnet_keras.model",
-    "OUTPUT_NAMES": "asnet_keras.model",
-    "compile_asnet": "asnet_keras.losses",
+    # the model
+    "ASNetOptions": "asnet_keras.model.options",
+    "build_asnet": "asnet_keras.model.builder",
+    "OUTPUT_NAMES": "asnet_keras.names",
+    "FINAL_OUTPUT": "asnet_keras.names",
+    "compile_asnet": "asnet_keras.model.losses",
+    "asnet_losses": "asnet_keras.model.losses",
+    # loading and running it
+    "load_asnet": "asnet_keras.inference.loading",
+    "read_image": "asnet_keras.inference.images",
+    "resize_to_input": "asnet_keras.inference.images",
+    "upsample": "asnet_keras.inference.images",
+    "run_batches": "asnet_keras.inference.batches",
+    "predict_files": "asnet_keras.inference.prediction",
+    "export_portable": ("asnet_keras.model.portable", "export"),
+    # training and evaluation
+    "TrainConfig": "asnet_keras.training.config",
+    "train_asnet": ("asnet_keras.training.loop", "train"),
+    "evaluate_model": "asnet_keras.evaluation.api",
+    "evaluate_pred_dir": "asnet_keras.evaluation.api",
 }
 
 
 def __getattr__(name):
     if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, attribute = _LAZY[name] if isinstance(_LAZY[name], tuple) else (_LAZY[name], name)
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'asnet_keras' has no attribute {name!r}")
 
 
-__all__ = ["build_asnet", "compile_asnet", "OUTPUT_NAMES", "__version__"]
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
+
+__all__ = sorted(_LAZY) + ["__version__"]

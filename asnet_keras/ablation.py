@@ -31,7 +31,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asnet_keras.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
+from asnet_keras.formatting import format_number, markdown_table, text_table
+from asnet_keras.model.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
+from asnet_keras.names import FINAL_OUTPUT
 
 EVAL_DATASETS = ("ecssd", "hku-is", "pascal-s")  # Table 5's columns
 WEIGHT_FILES = ("best.keras", "best.weights.h5")  # one must exist in a finished run
@@ -156,25 +158,26 @@ def weights_of(folder):
 
 
 def default_train(kwargs):
-    """Train one variant in this process with asnet_keras.train."""
+    """Train one variant in this process (`asnet_keras.training.loop.train`)."""
     import keras
 
-    from asnet_keras.train import TrainConfig, train
+    from asnet_keras.training.config import TrainConfig
+    from asnet_keras.training.loop import train
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(kwargs) - names)
     if unknown:
-        raise ValueError(f"asnet_keras.train.TrainConfig has no field(s) {', '.join(unknown)}")
+        raise ValueError(f"TrainConfig (asnet_keras.training.config) has no field(s) {', '.join(unknown)}")
     keras.backend.clear_session()
     return train(TrainConfig(**kwargs))
 
 
 def default_evaluate(run, data, datasets, out, all_outputs=False, save_maps=False,
                      batch_size=None):
-    """Evaluate one training run folder in this process with asnet_keras.evaluate."""
+    """Evaluate one training run folder in this process (`evaluate_model`)."""
     import keras
 
-    from asnet_keras.evaluate import evaluate_model
+    from asnet_keras.evaluation.api import evaluate_model
 
     keras.backend.clear_session()
     kwargs = {"batch_size": batch_size} if batch_size else {}
@@ -240,10 +243,10 @@ def run_ablation(config, train_fn=None, evaluate_fn=None, log=print):
 
 def _summary_rows(config):
     """(label, variant, output) per Table 5 row that this call's variants can fill."""
-    rows = [(VARIANTS["full"].label, "full", "saliency_conv1")] if "full" in config.variants else []
+    rows = [(VARIANTS["full"].label, "full", FINAL_OUTPUT)] if "full" in config.variants else []
     if "full" in config.variants:
         rows += [(label, "full", output) for label, output in INTERMEDIATE_ROWS.items()]
-    rows += [(VARIANTS[v].label, v, "saliency_conv1") for v in config.variants if v != "full"]
+    rows += [(VARIANTS[v].label, v, FINAL_OUTPUT) for v in config.variants if v != "full"]
     return rows
 
 
@@ -257,12 +260,12 @@ def summary_table(config):
     rows = []
     for label, variant, output in _summary_rows(config):
         res = reporting.EvalResults(eval_dir(config.out, variant))
-        cells = [label, variant if output == "saliency_conv1" else f"{variant} ({output})"]
+        cells = [label, variant if output == FINAL_OUTPUT else f"{variant} ({output})"]
         for d in config.eval_datasets:
             for key in ("maxF", "MAE"):
-                cells.append(reporting._fmt(res.value(d, "salient_object", output, key)))
+                cells.append(format_number(res.value(d, "salient_object", output, key)))
         rows.append(cells)
-    return reporting._md_table(header, rows), reporting._text_table(header, rows)
+    return markdown_table(header, rows), text_table(header, rows)
 
 
 def write_summary(config):

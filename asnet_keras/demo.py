@@ -30,6 +30,10 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY
+from asnet_keras.formatting import format_number, markdown_table
+from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
+
 DATASETS = ("synthetic-fix", "synthetic-sod", "synthetic-both")
 TEST_DATASET = "synthetic-both"
 IMAGENET_FILE = os.path.join(
@@ -93,11 +97,11 @@ def centre_bias_map(height, width, sigma=CENTRE_BIAS_SIGMA):
 
 def write_centre_bias(data, folder):
     """Write the centre-bias map of every test image to `folder/<dataset>/<id>.png`."""
-    from asnet_keras import prepared
+    from asnet_keras.data.layout import samples
 
     target = os.path.join(folder, TEST_DATASET)
     os.makedirs(target, exist_ok=True)
-    for sample in prepared.samples(data, TEST_DATASET, "test"):
+    for sample in samples(data, TEST_DATASET, "test"):
         height, width = cv2.imread(sample.image).shape[:2]
         cv2.imwrite(os.path.join(target, sample.id + ".png"), centre_bias_map(height, width))
     return folder
@@ -143,13 +147,13 @@ def _report_markdown(settings, backbone_sentence, timings, comparison, quick, n_
         f"{settings.image_size} px.",
         f"- Result: ASNet beats the centre bias on {wins} of {len(comparison)} measures.",
         "",
-        "| Measure | ASNet | Centre bias | |",
-        "|---|---|---|---|",
     ]
+    rows = []
     for metric, r in comparison.items():
         label = names.get(metric, metric) + (" ↓" if metric in LOWER_IS_BETTER else " ↑")
         mark = "ASNet better" if r["asnet_better"] else "**baseline better**"
-        lines.append(f"| {label} | {r['asnet']:.4f} | {r['centre_bias']:.4f} | {mark} |")
+        rows.append([label, format_number(r["asnet"], 4), format_number(r["centre_bias"], 4), mark])
+    lines.append(markdown_table(["Measure", "ASNet", "Centre bias", ""], rows))
     lines += [
         "",
         "Fixation measures (AUC-J … NSS) are for the `fixation` output (input/16 side), "
@@ -158,10 +162,9 @@ def _report_markdown(settings, backbone_sentence, timings, comparison, quick, n_
         "",
         "## Time",
         "",
-        "| Phase | Seconds |",
-        "|---|---|",
+        markdown_table(["Phase", "Seconds"],
+                       [[phase, format_number(seconds, 1)] for phase, seconds in timings.items()]),
     ]
-    lines += [f"| {phase} | {seconds:.1f} |" for phase, seconds in timings.items()]
     if load is not None:
         lines += ["", f"Machine: {os.cpu_count()} CPU cores, load average at the end "
                   f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)."]
@@ -179,17 +182,17 @@ def _report_markdown(settings, backbone_sentence, timings, comparison, quick, n_
 
 
 def _qualitative_rows(data, maps_dir, n):
-    from asnet_keras import inference, prepared
+    """Images, saved maps and masks of the first `n` test images (qualitative.png)."""
+    from asnet_keras.data.layout import samples
+    from asnet_keras.inference.images import read_grey, read_image
 
     rows, labels = [], []
-    for sample in prepared.samples(data, TEST_DATASET, "test")[:n]:
+    for sample in samples(data, TEST_DATASET, "test")[:n]:
         rows.append({
-            "image": inference.read_image(sample.image),
-            "fixation": cv2.imread(os.path.join(maps_dir, "fixation", sample.id + ".png"),
-                                   cv2.IMREAD_GRAYSCALE),
-            "saliency": cv2.imread(os.path.join(maps_dir, "saliency_conv1", sample.id + ".png"),
-                                   cv2.IMREAD_GRAYSCALE),
-            "gt": cv2.imread(sample.mask, cv2.IMREAD_GRAYSCALE),
+            "image": read_image(sample.image),
+            "fixation": read_grey(os.path.join(maps_dir, FIXATION_OUTPUT, sample.id + ".png")),
+            "saliency": read_grey(os.path.join(maps_dir, FINAL_OUTPUT, sample.id + ".png")),
+            "gt": read_grey(sample.mask),
         })
         labels.append(sample.id)
     return rows, labels
@@ -224,7 +227,8 @@ def run_demo(out, quick=False, settings=None, progress=True):
     make_synthetic(data, n=settings.n_train, size=settings.image_size, n_test=settings.n_test)
     t = phase("data", t)
 
-    from asnet_keras.train import TrainConfig, train
+    from asnet_keras.training.config import TrainConfig
+    from asnet_keras.training.loop import train
 
     weights, backbone_sentence = backbone_choice()
     print(f"[demo] 2/5 training → {run}\n[demo] {backbone_sentence}", flush=True)
@@ -237,7 +241,7 @@ def run_demo(out, quick=False, settings=None, progress=True):
     ))
     t = phase("train", t)
 
-    from asnet_keras.evaluate import evaluate_model, evaluate_pred_dir
+    from asnet_keras.evaluation.api import evaluate_model, evaluate_pred_dir
 
     print(f"[demo] 3/5 evaluating on {TEST_DATASET}/test", flush=True)
     eval_dir = os.path.join(out, "eval")
@@ -256,13 +260,13 @@ def run_demo(out, quick=False, settings=None, progress=True):
     t = phase("baseline", t)
 
     print(f"[demo] 5/5 report → {report}", flush=True)
-    from asnet_keras.plots import plot_pr_curves, plot_qualitative_grid
+    from asnet_keras.reporting.plots import plot_pr_curves, plot_qualitative_grid
 
     os.makedirs(report, exist_ok=True)
     comparison = compare(_headline(model_results), _headline(baseline_results))
     plot_pr_curves(
-        {"ASNet": model_results["salient_object"]["saliency_conv1"],
-         "Centre bias": baseline_results["salient_object"]["maps"]},
+        {"ASNet": model_results["salient_object"][FINAL_OUTPUT],
+         "Centre bias": baseline_results["salient_object"][PRED_DIR_KEY]},
         os.path.join(report, "pr_curve.png"), title=f"{TEST_DATASET} test",
     )
     rows, labels = _qualitative_rows(

@@ -1,0 +1,142 @@
+"""Reading the canonical prepared layout (DATASETS.md §10) — paths and tables only.
+
+`data_prep` writes the layout; the input pipeline, evaluation and notebooks read it
+through this module and nothing else, so no code downstream knows a raw dataset layout.
+Pure Python + numpy: no TensorFlow import.
+
+Layout: <root>/<dataset>/<split>/{list.txt, images/<id>.jpg, masks/<id>.png,
+fixpts/<id>.png, fixmaps/<id>.png, fixations.npz}; a label file exists only where the
+dataset has that label for that image.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+LABELS = ("masks", "fixpts", "fixmaps")
+LABEL_SUFFIX = {"images": ".jpg", "masks": ".png", "fixpts": ".png", "fixmaps": ".png"}
+
+# Where each dataset comes from, for messages that tell the user what to run.
+KNOWN_DATASETS = (
+    "salicon", "thus10k", "dut-omron", "pascal-s", "mit1003", "ecssd", "hku-is", "duts",
+)
+SYNTHETIC_DATASETS = ("synthetic-fix", "synthetic-sod", "synthetic-both")
+
+
+@dataclass(frozen=True)
+class PreparedSample:
+    """One prepared image and the paths of the labels it has (None where absent)."""
+
+    dataset: str
+    split: str
+    id: str
+    image: str
+    mask: str | None
+    fixpts: str | None
+    fixmap: str | None
+
+
+def split_dir(root, dataset, split):
+    return os.path.join(os.fspath(root), dataset, split)
+
+
+def prepare_command(dataset, root):
+    """The command that prepares `dataset` under `root`, for error messages."""
+    if dataset.startswith("synthetic"):
+        return f"python -m data_prep synthetic --dst {root}"
+    return f"python -m data_prep {dataset} --src RAW_DIR --dst {root}"
+
+
+def check_prepared(root, datasets, split=None):
+    """Raise ValueError naming every dataset (and split) that is not prepared under root.
+
+    Args:
+        root: the prepared data root.
+        datasets: dataset names.
+        split: a split that must exist in each, or None (any split).
+    """
+    missing = []
+    for name in datasets:
+        base = os.path.join(os.fspath(root), name)
+        if split is None:
+            ok = os.path.isdir(base) and bool(splits(root, name))
+        else:
+            ok = os.path.isfile(os.path.join(base, split, "list.txt"))
+        if not ok:
+            missing.append(name)
+    if missing:
+        lines = [f"  {name}: run `{prepare_command(name, root)}`" for name in missing]
+        where = f" (split '{split}')" if split else ""
+        raise ValueError(
+            f"Prepared data missing under {root}{where} for: {', '.join(missing)}.\n"
+            + "\n".join(lines)
+            + "\n(`python -m data_prep all --src RAW_ROOT --dst ROOT` prepares every "
+            "dataset found under RAW_ROOT; see data_prep/README.md for downloads.)"
+        )
+
+
+def splits(root, dataset):
+    """The splits of a prepared dataset that have a list.txt, sorted."""
+    base = os.path.join(os.fspath(root), dataset)
+    if not os.path.isdir(base):
+        return []
+    return sorted(
+        s for s in os.listdir(base) if os.path.isfile(os.path.join(base, s, "list.txt"))
+    )
+
+
+def read_ids(root, dataset, split, list_name="list.txt"):
+    """The ids of a split (or of another list file in the split folder, e.g.
+    `list_holdout.txt`), in file order."""
+    path = os.path.join(split_dir(root, dataset, split), list_name)
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def samples(root, dataset, split, ids=None):
+    """The `PreparedSample`s of a split (all of list.txt unless `ids` is given)."""
+    base = split_dir(root, dataset, split)
+    if ids is None:
+        ids = read_ids(root, dataset, split)
+
+    def label(folder, sample_id):
+        path = os.path.join(base, folder, sample_id + LABEL_SUFFIX[folder])
+        return path if os.path.isfile(path) else None
+
+    out = []
+    for sample_id in ids:
+        image = os.path.join(base, "images", sample_id + ".jpg")
+        if not os.path.isfile(image):
+            raise ValueError(
+                f"{image} is listed in {base}/list.txt but missing; re-run "
+                f"`{prepare_command(dataset, root)}`."
+            )
+        out.append(
+            PreparedSample(dataset, split, sample_id, image,
+                   label("masks", sample_id), label("fixpts", sample_id),
+                   label("fixmaps", sample_id))
+        )
+    return out
+
+
+def load_fixations(root, dataset, split):
+    """The split's fixations.npz as a dict of numpy arrays, or None if absent.
+
+    Keys: ids, image_index, x, y (0-based, x = column), subject, height, width.
+    """
+    path = os.path.join(split_dir(root, dataset, split), "fixations.npz")
+    if not os.path.isfile(path):
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def read_meta(root, dataset):
+    """The dataset's meta.json as a dict ({} if absent)."""
+    path = os.path.join(os.fspath(root), dataset, "meta.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,10 @@
+"""Scoring maps on prepared test sets (paper §4).
+
+- `api`: `evaluate_model` and `evaluate_pred_dir`, what they score and write.
+- `scoring`: `DatasetScorer`, every metric of one dataset as maps stream in.
+- `pred_dir`: reading a folder of any method's maps.
+- `caveats`: warnings for scores that are not a held-out test.
+- `rendering`: results.json / results.md / summary.md / pr_curves.png.
+
+The command line is `python -m asnet_keras.evaluate`.
+"""

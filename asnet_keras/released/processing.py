@@ -1,0 +1,134 @@
+"""main.py's image handling for the released model (RELEASED_MODEL.md §4), without
+SciPy's removed `imread`/`imresize`/`bytescale`.
+
+`released_preprocess` turns an image into the released network's input and
+`released_postprocess` turns its final map into the PNG main.py writes; `predict
+--postprocess released` uses both. Pure numpy: importing this module needs no Keras.
+"""
+
+import numpy as np
+
+INPUT_SIZE = 224  # the released model's fixed input (RELEASED_MODEL.md §2.1)
+
+
+def bytescale(data):
+    """SciPy 1.x `bytescale` with its defaults: uint8 passes through; anything else is
+    stretched min–max to 0…255 and rounded half up (clip, + 0.5, truncate).
+
+    A constant array maps to 0 (SciPy replaces a zero range by 1).
+    """
+    data = np.asarray(data)
+    if data.dtype == np.uint8:
+        return data
+    low, high = float(data.min()), float(data.max())
+    scale = 255.0 / ((high - low) or 1.0)
+    scaled = (data.astype(np.float64) - low) * scale
+    return (np.clip(scaled, 0, 255) + 0.5).astype(np.uint8)
+
+
+def _bilinear_coefficients(in_size, out_size):
+    """Pillow's BILINEAR resampling weights for one axis, in its 22-bit fixed point.
+
+    The triangle filter is widened by the scale factor when shrinking (antialiasing);
+    each output pixel's weights are normalised to sum 1, then rounded to integers of
+    2**22 (Pillow ≥ 2.7 `precompute_coeffs` + `normalize_coeffs_8bpc`).
+    Returns an int64 (out_size, in_size) matrix.
+    """
+    scale = in_size / out_size
+    filter_scale = max(scale, 1.0)
+    support = 1.0 * filter_scale
+    matrix = np.zeros((out_size, in_size), dtype=np.float64)
+    for out in range(out_size):
+        center = (out + 0.5) * scale
+        first = max(int(center - support + 0.5), 0)
+        last = min(int(center + support + 0.5), in_size)
+        taps = np.arange(first, last)
+        weights = np.maximum(0.0, 1.0 - np.abs((taps - center + 0.5) * (1.0 / filter_scale)))
+        total = weights.sum()
+        if total:
+            weights = weights / total
+        matrix[out, first:last] = weights
+    fixed = np.where(matrix < 0, -0.5, 0.5) + matrix * (1 << 22)
+    return np.trunc(fixed).astype(np.int64)
+
+
+def _resample_axis(image, coefficients, axis):
+    """One pass of Pillow's 8-bit resampling: integer weighted sum, round, clip."""
+    summed = np.tensordot(image.astype(np.int64), coefficients, axes=([axis], [1]))
+    summed = np.moveaxis(summed, -1, axis) + (1 << 21)
+    return np.clip(summed >> 22, 0, 255).astype(np.uint8)
+
+
+def pillow_bilinear_resize(image, size):
+    """Resize a uint8 (H, W) or (H, W, C) array as Pillow's `resize(size, BILINEAR)`.
+
+    This is what SciPy's removed `imresize(..., interp="bilinear")` did after
+    `bytescale` (RELEASED_MODEL.md §4, §7 item 6): horizontal pass first, rounded to
+    uint8, then the vertical pass; antialiased when shrinking. Equal, pixel for pixel,
+    to Pillow's result (tested against Pillow where it is installed).
+
+    Args:
+        image: uint8 array (H, W) or (H, W, C).
+        size: (height, width) of the result (note: Pillow's own `size` is (w, h)).
+    Returns:
+        uint8 array (height, width[, C]).
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"pillow_bilinear_resize takes uint8, got {image.dtype}.")
+    height, width = (int(v) for v in size)
+    if image.shape[1] != width:
+        image = _resample_axis(image, _bilinear_coefficients(image.shape[1], width), 1)
+    if image.shape[0] != height:
+        image = _resample_axis(image, _bilinear_coefficients(image.shape[0], height), 0)
+    return image
+
+
+def released_preprocess(image, size=INPUT_SIZE):
+    """main.py's reading and resizing, up to the model input (RELEASED_MODEL.md §4).
+
+    A greyscale (H, W) image is stacked to 3 channels as float64 and min–max stretched to
+    0…255 (`bytescale`); an RGB uint8 image is used as is (an alpha channel, which
+    main.py cannot handle, is dropped). Then a plain stretch (aspect ratio not kept) to
+    size×size with Pillow's antialiased BILINEAR. The mean subtraction and the RGB → BGR
+    flip happen inside the model (its `preprocess` layer).
+
+    Args:
+        image: (H, W) or (H, W, 3|4) array; uint8 for colour images, as `imread` gives.
+        size: side of the square result (224 for the released model).
+    Returns:
+        float32 (size, size, 3) raw RGB values 0–255.
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None].astype(np.float64), 3, axis=-1)
+    elif image.ndim == 3 and image.shape[-1] in (3, 4):
+        image = image[..., :3]
+    else:
+        raise ValueError(f"released_preprocess: expected (H, W) or (H, W, 3), got {image.shape}.")
+    resized = pillow_bilinear_resize(bytescale(image), (size, size))
+    return resized.astype(np.float32)
+
+
+def released_postprocess(saliency, image_size):
+    """main.py's `postprocess_predictions` and `imsave` (RELEASED_MODEL.md §4).
+
+    `bytescale` of the map, Pillow BILINEAR resize to the image size, divide by the
+    maximum and multiply by 255, truncate to integers, then `bytescale` again (what
+    `imsave` does to a non-uint8 array).
+
+    Args:
+        saliency: (h, w) float map, e.g. `saliency_conv1` of one image (224×224).
+        image_size: (H, W) of the original image.
+    Returns:
+        uint8 (H, W) map, minimum 0 and maximum 255 unless the map is constant (then 0).
+    """
+    saliency = np.asarray(saliency)
+    if saliency.ndim == 3 and saliency.shape[-1] == 1:
+        saliency = saliency[..., 0]
+    resized = pillow_bilinear_resize(bytescale(saliency), image_size)
+    peak = int(resized.max())
+    if peak == 0:  # main.py divides by zero here; a blank map stays blank
+        return np.zeros(resized.shape, dtype=np.uint8)
+    stretched = (resized / peak * 255).astype(np.int64)
+    return bytescale(stretched)

@@ -1,0 +1,217 @@
+"""`asnet_keras.evaluate`: a model and a folder of maps scored end to end on a tiny
+synthetic prepared set, checked against direct calls of the metric evaluators."""
+
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from asnet_keras.data import layout as prepared
+from asnet_keras import evaluate as evaluate_cli
+from asnet_keras.evaluation import api as evaluate
+from asnet_keras.inference import images as inference
+from asnet_keras.metrics import (
+    FixationEvaluator,
+    SalientObjectEvaluator,
+    other_fixations_map,
+    to_uint8,
+)
+
+DATASET = "synthetic-both"
+TRAINED_ON = ["synthetic-fix", "synthetic-sod", "synthetic-both"]
+N_SPLITS = 10
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    from data_prep.synthetic import make_synthetic
+
+    root = tmp_path_factory.mktemp("prepared")
+    make_synthetic(root, n=6, size=48, n_test=6)
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A 'training run' folder: an untrained 32-px model with the 28×28 output, and a
+    config.json naming its training datasets."""
+    import keras
+
+    from asnet_keras.model import build_asnet
+
+    keras.utils.set_random_seed(7)
+    folder = tmp_path_factory.mktemp("run")
+    model = build_asnet((32, 32, 3), backbone_weights=None, fixation_28=True)
+    model.save(folder / "best.keras")
+    (folder / "config.json").write_text(json.dumps({"datasets": TRAINED_ON, "input_size": 32}))
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def evaluated(data_root, run_dir, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("eval"))
+    results = evaluate.evaluate_model(
+        run_dir, data_root, [DATASET], out, batch_size=4, save_maps=True,
+        all_outputs=True, n_splits=N_SPLITS, progress=False,
+    )
+    return out, results
+
+
+def _direct_scores(data_root, maps_dir):
+    """Every metric of the test split computed by hand from saved maps."""
+    fix = {k: FixationEvaluator(n_splits=N_SPLITS, seed=0) for k in ("fixation", "fixation_conv4")}
+    sod = {k: SalientObjectEvaluator() for k in ("saliency_conv1", "saliency_conv5")}
+    table = prepared.load_fixations(data_root, DATASET, "test")
+    ids = [str(i) for i in table["ids"]]
+    shapes = np.stack([table["height"], table["width"]], 1)
+    for sample in prepared.samples(data_root, DATASET, "test"):
+        j = ids.index(sample.id)
+        other = other_fixations_map(j, table["image_index"], table["y"], table["x"], shapes,
+                                    n_other=10, seed=[0, j])
+        fixpts = cv2.imread(sample.fixpts, cv2.IMREAD_GRAYSCALE)
+        density = cv2.imread(sample.fixmap, cv2.IMREAD_GRAYSCALE) / 255.0
+        mask = cv2.imread(sample.mask, cv2.IMREAD_GRAYSCALE)
+        for key, ev in fix.items():
+            pred = cv2.imread(os.path.join(maps_dir, key, sample.id + ".png"), cv2.IMREAD_GRAYSCALE)
+            ev.step(pred, fixpts, density=density, other_fixations=other)
+        for key, ev in sod.items():
+            pred = cv2.imread(os.path.join(maps_dir, key, sample.id + ".png"), cv2.IMREAD_GRAYSCALE)
+            ev.step(pred, mask)
+    return {k: ev.get_results() for k, ev in fix.items()}, {k: ev.get_results() for k, ev in sod.items()}
+
+
+def test_evaluate_model_writes_json_and_markdown_per_dataset(evaluated):
+    out, results = evaluated
+    for name in (DATASET,):
+        assert os.path.isfile(os.path.join(out, name, "results.md"))
+        with open(os.path.join(out, name, "results.json")) as f:
+            saved = json.load(f)
+        assert set(saved) == {"dataset", "split", "n_images", "source", "settings", "warnings",
+                              "fixation", "salient_object"}
+        assert saved["split"] == "test" and saved["n_images"] == 6
+        assert saved["settings"]["upsampling"] == inference.UPSAMPLING
+        assert saved["settings"]["input_size"] == 32
+        assert saved["source"]["model_config"]["datasets"] == TRAINED_ON
+    both = results[DATASET]
+    assert set(both["fixation"]) == {"fixation", "fixation_conv4"}
+    assert set(both["salient_object"]) == {f"saliency_conv{k}" for k in range(1, 6)}
+    r = both["fixation"]["fixation"]
+    assert len(r["per_image"]["nss"]) == 6 and r["nan_count"]["sauc"] == 0
+    for name in ("summary.md", "pr_curves.png"):
+        assert os.path.getsize(os.path.join(out, name)) > 0
+    summary = open(os.path.join(out, "summary.md")).read()
+    assert "| AUC-J ↑ | SIM ↑ | s-AUC ↑ | CC ↑ | NSS ↑ |" in summary
+    assert f"{both['salient_object']['saliency_conv1']['maxF']:.4f}" in summary
+    assert "maxF_PR" in summary
+    # trained-on note from the run's config.json
+    assert any("training datasets" in w for w in both["warnings"])
+
+
+def test_evaluate_model_equals_direct_metric_calls(data_root, evaluated):
+    out, results = evaluated
+    fix, sod = _direct_scores(data_root, os.path.join(out, DATASET, "maps"))
+    got = results[DATASET]
+    for key in fix:
+        for metric in FixationEvaluator.METRICS:
+            assert got["fixation"][key]["per_image"][metric] == pytest.approx(
+                fix[key]["per_image"][metric], abs=1e-12, nan_ok=True)
+            assert got["fixation"][key][metric] == pytest.approx(fix[key][metric], abs=1e-12)
+    for key in sod:
+        for metric in ("maxF", "meanF", "maxF_PR", "MAE", "S", "maxE", "adpF", "wF"):
+            assert got["salient_object"][key][metric] == pytest.approx(sod[key][metric], abs=1e-12)
+
+
+def test_saved_maps_are_the_model_outputs_upsampled(data_root, run_dir, evaluated):
+    """The maps scored are the network outputs, bilinearly upsampled to the image size."""
+    import keras
+    import tensorflow as tf
+
+    out, _ = evaluated
+    model = keras.models.load_model(os.path.join(run_dir, "best.keras"), compile=False)
+    samples = prepared.samples(data_root, DATASET, "test")[:2]
+    images = [cv2.imread(s.image)[:, :, ::-1] for s in samples]
+    batch = np.stack([
+        tf.image.resize(im.astype(np.float32), (32, 32), antialias=True).numpy() for im in images
+    ])
+    outputs = dict(zip(model.output_names, model.predict_on_batch(np.clip(batch, 0, 255))))
+    for i, (sample, image) in enumerate(zip(samples, images)):
+        h, w = image.shape[:2]
+        for key in ("fixation", "saliency_conv1"):
+            expected = to_uint8(cv2.resize(outputs[key][i, ..., 0], (w, h),
+                                           interpolation=cv2.INTER_LINEAR))
+            saved = cv2.imread(os.path.join(out, DATASET, "maps", key, sample.id + ".png"),
+                               cv2.IMREAD_GRAYSCALE)
+            assert saved.shape == (h, w)
+            assert np.abs(saved.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_pred_dir_scores_equal_the_model_run(data_root, evaluated, tmp_path):
+    out, results = evaluated
+    maps = os.path.join(out, DATASET, "maps")
+    sod = evaluate.evaluate_pred_dir(os.path.join(maps, "saliency_conv1"), data_root, [DATASET],
+                                     str(tmp_path / "sod"), n_splits=N_SPLITS, progress=False)
+    fix = evaluate.evaluate_pred_dir(os.path.join(maps, "fixation"), data_root, [DATASET],
+                                     str(tmp_path / "fix"), n_splits=N_SPLITS, progress=False)
+    model_sod = results[DATASET]["salient_object"]["saliency_conv1"]
+    model_fix = results[DATASET]["fixation"]["fixation"]
+    assert sod[DATASET]["salient_object"]["maps"]["per_image"] == model_sod["per_image"]
+    assert sod[DATASET]["salient_object"]["maps"]["maxF"] == model_sod["maxF"]
+    assert fix[DATASET]["fixation"]["maps"]["per_image"] == model_fix["per_image"]
+    saved = json.load(open(tmp_path / "fix" / DATASET / "results.json"))
+    assert saved["source"] == {"weights": None, "pred_dir": os.path.join(maps, "fixation"),
+                               "model_config": None}
+    assert set(saved["fixation"]) == {"maps"} and set(saved["salient_object"]) == {"maps"}
+
+
+def test_cli_pred_dir_with_dataset_subfolders(data_root, evaluated, tmp_path, capsys):
+    out, results = evaluated
+    pred = tmp_path / "method"
+    os.makedirs(pred / DATASET)
+    for sample in prepared.samples(data_root, DATASET, "test"):
+        src = os.path.join(out, DATASET, "maps", "saliency_conv1", sample.id + ".png")
+        # as a 3-channel JPEG-free colour PNG: read back through its first channel
+        grey = cv2.imread(src, cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(pred / DATASET / (sample.id + ".png")), cv2.merge([grey, grey, grey]))
+    status = evaluate_cli.main(["--pred-dir", str(pred), "--data", data_root, "--datasets", DATASET,
+                            "--out", str(tmp_path / "o"), "--n-splits", str(N_SPLITS), "--quiet"])
+    assert status == 0
+    assert "Salient object detection" in capsys.readouterr().out
+    saved = json.load(open(tmp_path / "o" / DATASET / "results.json"))
+    assert saved["salient_object"]["maps"]["MAE"] == pytest.approx(
+        results[DATASET]["salient_object"]["saliency_conv1"]["MAE"], abs=1e-12)
+
+
+def test_dataset_without_fixations_has_an_empty_fixation_section(data_root, evaluated, tmp_path):
+    out, _ = evaluated
+    pred = tmp_path / "maps"
+    pred.mkdir()
+    for sample in prepared.samples(data_root, "synthetic-sod", "val"):
+        image = cv2.imread(sample.image, cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(pred / (sample.id + ".png")), image)
+    r = evaluate.evaluate_pred_dir(str(pred), data_root, ["synthetic-sod"], str(tmp_path / "o"),
+                                   split="val", progress=False)["synthetic-sod"]
+    assert r["fixation"] == {} and r["salient_object"]["maps"]["n_images"] == 2
+    assert "Fixation prediction" not in open(tmp_path / "o" / "synthetic-sod" / "results.md").read()
+
+
+def test_missing_map_is_named(data_root, tmp_path):
+    (tmp_path / "test_00000.png").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="test_00001.png"):
+        evaluate.evaluate_pred_dir(str(tmp_path), data_root, [DATASET], progress=False)
+
+
+def test_missing_dataset_names_the_data_prep_command(data_root, tmp_path, capsys):
+    status = evaluate_cli.main(["--pred-dir", str(tmp_path), "--data", data_root,
+                            "--datasets", "ecssd", "--out", str(tmp_path / "o")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "ecssd" in err and "python -m data_prep ecssd" in err
+
+
+def test_trained_on_warnings():
+    assert any("TRAINED ON" in w for w in evaluate.training_warnings("dut-omron", "train", None))
+    assert evaluate.training_warnings("ecssd", "test", {"datasets": "salicon,thus10k"}) == []
+    config = {"datasets": ["salicon", "thus10k", "dut-omron"]}
+    assert evaluate.training_warnings("dut-omron", "train", config)[0].startswith("TRAINED ON")

@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     if args.dataset == "all" and not reports:
         print(f"error: no dataset found under {args.src}", file=sys.stderr)
         status = 2
-    if status == 1:
+    if any(rep.rejects for rep in reports) and not args.allow_rejects:
         print("\nsome inputs were rejected (see above and meta.json); "
               "re-run with --allow-rejects to accept the result", file=sys.stderr)
     print(f"done in {time.time() - t0:.1f} s")

@@ -97,6 +97,15 @@ def test_salicon_2017_every_layout_uses_the_official_maps(tmp_path, layout):
     assert all(m["used"] for m in meta["maps"].values())
 
 
+def test_salicon_2017_archives_bundled_in_one_zip(tmp_path):
+    bundle = {f"SALICON/{name}": F.archive_bytes(name, members)
+              for name, members in F.salicon_archives().items()}
+    F.materialize(tmp_path / "raw", {"salicon_all.zip": bundle}, "zip")
+    rep = run("salicon", tmp_path / "raw", tmp_path / "data")
+    meta = check_salicon_official(tmp_path / "data", rep)
+    assert meta["maps"]["val"]["source"] == "maps.zip"
+
+
 def test_salicon_2017_archives_as_downloaded_are_named_in_meta(tmp_path):
     F.make_salicon_2017(tmp_path / "raw", "zip")
     run("salicon", tmp_path / "raw", tmp_path / "data")

@@ -178,6 +178,19 @@ def _scan(src, kind: str) -> list[_Found]:
     return sorted(places.values(), key=lambda f: f.order)
 
 
+def _open_nested(src) -> None:
+    """Extract the archives that hold archives (a bundle of the SALICON downloads), so
+    that the inner archives can be listed like the others. The real downloads are not
+    nested, so usually nothing happens."""
+    while True:
+        outer = [a for a, members in src.pending_members().items()
+                 if any(m.lower().endswith((".zip", ".rar")) for m in members)]
+        if not outer:
+            return
+        for a in outer:
+            src.extract(a)
+
+
 def _paths(src, found: _Found, split: str) -> dict[str, Path]:
     """``{stem: Path}`` of one split of ``found``, extracting its archive if needed."""
     files = found.files.get(split, {})
@@ -256,6 +269,7 @@ def _mat_edition(src, found: _Found) -> None:
 
 def _choose(src, forced: str | None) -> tuple[str, str, dict]:
     """-> (edition, how it was recognised, {split: _Found}) for the fixations to use."""
+    _open_nested(src)
     sets = _scan(src, "mat") + _scan(src, "json")
     for s in sets:
         if s.kind == "json":

@@ -9,7 +9,8 @@ HKU-IS and DUTS. Everything downstream reads only the prepared tree::
                             fixpts/<id>.png, fixmaps/<id>.png, fixations.npz
 
 Entry point: ``python -m data_prep --help``. The package uses numpy, scipy, h5py,
-OpenCV and tqdm only; it never imports keras, tensorflow or ``asnet_keras``.
+OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c; it never imports keras,
+tensorflow or ``asnet_keras``.
 """
 
 __version__ = "1.0.0"

@@ -17,15 +17,18 @@ EPILOG = """examples:
   python -m data_prep synthetic --dst data --n 40 --size 96
 
 --src may be the folder holding the downloaded archives and/or their unpacked folders,
-or a single archive (.zip; .rar needs the 'rarfile' package). Archives are extracted
-into DST/.extract/DATASET (kept, so a re-run does not extract again; delete it when done).
+or a single archive (.zip or .rar; .rar is read with libarchive-c, installed by
+'make setup', or rarfile plus unrar/unar/bsdtar). Archives are extracted into
+DST/.extract/DATASET (kept, so a re-run does not extract again; delete it when done).
 For 'all', RAW_ROOT holds one entry per dataset, named after it (folder or archive;
 e.g. salicon/, MSRA10K_Imgs_GT.zip or thus10k/, DUT-OMRON/, salObj.zip or pascal-s/,
-mit1003/, ecssd/, HKU-IS/, duts/). See data_prep/README.md for the downloads.
+mit1003/, ecssd/, HKU-IS.rar or HKU-IS/, duts/). See data_prep/README.md for the
+exact files to download.
 
 exit status: 0 ok; 1 some files were rejected (listed, and in meta.json) and
---allow-rejects was not given; 2 a dataset could not be prepared (layout or archive
-error) or nothing was found."""
+--allow-rejects was not given, or SALICON 2017 density maps had to be computed because
+maps.zip is absent and --allow-computed-maps was not given; 2 a dataset could not be
+prepared (layout or archive error) or nothing was found."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dst", type=Path, required=True, help="DATA_ROOT of the prepared tree")
     p.add_argument("--allow-rejects", action="store_true",
                    help="exit 0 even if some files were rejected (they are still listed)")
+    p.add_argument("--allow-computed-maps", action="store_true",
+                   help="SALICON 2017 only: exit 0 even though maps.zip (the official density "
+                        "maps) is absent and the maps were computed (Gaussian sigma = 19 px)")
     p.add_argument("--edition", choices=["2015", "2017"],
-                   help="SALICON only: which edition's fixations to use (default: the one found)")
+                   help="SALICON only: which edition's fixations to use (default: the one "
+                        "found, recognised by content; needed when both are there)")
     p.add_argument("--work", type=Path,
                    help="where archives are extracted (default DST/.extract/DATASET; "
                         "for 'all', WORK/DATASET)")
@@ -93,6 +100,16 @@ def main(argv=None) -> int:
                 print(f"  {r['split']}: {r['file']}: {r['reason']}", file=sys.stderr)
             if not args.allow_rejects:
                 status = max(status, 1)
+        if rep.computed_maps:
+            print(f"\n[{rep.dataset}] official density maps not found for "
+                  f"{', '.join(rep.computed_maps)}: maps.zip is absent, so the maps were computed "
+                  "(Gaussian sigma = 19 px), which changes the fixation targets. Put maps.zip "
+                  "beside the other archives and re-run"
+                  + (" (accepted: --allow-computed-maps)" if args.allow_computed_maps
+                     else ", or re-run with --allow-computed-maps to accept the computed maps"),
+                  file=sys.stderr)
+            if not args.allow_computed_maps:
+                status = max(status, 1)
         for kind, names in sorted(rep.repairs.items()):
             print(f"[{rep.dataset}] repaired {len(names)}: {kind}")
         if rep.io:
@@ -105,7 +122,7 @@ def main(argv=None) -> int:
     if args.dataset == "all" and not reports:
         print(f"error: no dataset found under {args.src}", file=sys.stderr)
         status = 2
-    if status == 1:
+    if any(rep.rejects for rep in reports) and not args.allow_rejects:
         print("\nsome inputs were rejected (see above and meta.json); "
               "re-run with --allow-rejects to accept the result", file=sys.stderr)
     print(f"done in {time.time() - t0:.1f} s")

@@ -12,8 +12,17 @@ to a temporary sibling folder that is renamed into place when complete, so an
 interrupted extraction is redone, never trusted. macOS and VCS debris (``__MACOSX/``,
 ``._*``, ``.DS_Store``, ``.svn/``, ``Thumbs.db``) is skipped everywhere.
 
-``.zip`` is read with the standard library; ``.rar`` needs the optional ``rarfile``
-package (plus an ``unrar``/``bsdtar`` tool), otherwise :class:`ArchiveError` says so.
+``.zip`` is read with the standard library. ``.rar`` (HKU-IS is distributed as
+``HKU-IS.rar``, docs/datasets_downloads.md §5) is read by the first of these that works:
+the ``rarfile`` package with one of its tools (``unrar``, ``unar``, ``7z`` with RAR
+support, ``bsdtar``), then the ``libarchive-c`` package (installed by ``make setup``),
+which uses the system libarchive (Debian/Ubuntu package ``libarchive13``, built into
+macOS). If none is available, :class:`ArchiveError` names what to install.
+
+Besides extraction, a :class:`Source` can list the members of an archive it has not
+extracted yet and read one member into memory (:meth:`Source.pending_members`,
+:meth:`Source.read_member`): converters use this to recognise what an archive holds by
+its content before deciding to extract it.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ class UnsafeArchive(ArchiveError):
 
 
 class LayoutError(RuntimeError):
-    """The source does not hold the layout DATASETS.md describes (message says what)."""
+    """The source does not hold the layout docs/datasets.md describes (message says what)."""
 
 
 def is_junk(name: str) -> bool:
@@ -66,33 +75,159 @@ def _member_problem(name: str, is_link: bool) -> str | None:
     return None
 
 
-def _open(archive: Path):
-    name = archive.name.lower()
-    if name.endswith(".zip"):
+class _Member:
+    """One archive member: its name as stored, and whether it is a folder or a link."""
+
+    __slots__ = ("name", "is_dir", "is_link")
+
+    def __init__(self, name: str, is_dir: bool, is_link: bool):
+        self.name, self.is_dir, self.is_link = name, is_dir, is_link
+
+
+class _ZipReader:
+    """Uniform reader over a zip file (standard library)."""
+
+    def __init__(self, archive: Path):
         try:
-            return zipfile.ZipFile(archive)
+            self.zf = zipfile.ZipFile(archive)
         except (zipfile.BadZipFile, OSError) as e:
             raise ArchiveError(f"{archive}: not a readable zip file ({e}); "
                                "download it again") from e
-    if name.endswith(".rar"):
+
+    def members(self) -> list[_Member]:
+        return [_Member(i.filename, i.is_dir() or i.filename.endswith(("/", "\\")),
+                        stat.S_ISLNK(i.external_attr >> 16)) for i in self.zf.infolist()]
+
+    def files(self, wanted: set[str] | None = None):
+        """Yield ``(name, file object)`` for regular members (all, or those in ``wanted``)."""
+        for info in self.zf.infolist():
+            if info.is_dir() or (wanted is not None and info.filename not in wanted):
+                continue
+            with self.zf.open(info) as f:
+                yield info.filename, f
+
+    def close(self):
+        self.zf.close()
+
+
+class _RarfileReader:
+    """``.rar`` through the ``rarfile`` package (it runs unrar/unar/7z/bsdtar itself)."""
+
+    def __init__(self, archive: Path, rarfile):
+        self.rarfile = rarfile
         try:
-            import rarfile  # optional dependency
-        except ImportError as e:
-            raise ArchiveError(
-                f"{archive}: reading .rar archives needs the 'rarfile' package "
-                "(pip install rarfile, plus the 'unrar' or 'bsdtar' tool); or unpack it "
-                "yourself and pass the folder as --src") from e
-        try:
-            return rarfile.RarFile(archive)
+            self.rf = rarfile.RarFile(archive)
         except Exception as e:  # rarfile raises several types
             raise ArchiveError(f"{archive}: cannot read this rar file ({e})") from e
+
+    def members(self) -> list[_Member]:
+        return [_Member(i.filename, i.is_dir(), bool(i.is_symlink()))
+                for i in self.rf.infolist()]
+
+    def files(self, wanted=None):
+        for info in self.rf.infolist():
+            if info.is_dir() or (wanted is not None and info.filename not in wanted):
+                continue
+            with self.rf.open(info) as f:
+                yield info.filename, f
+
+    def close(self):
+        self.rf.close()
+
+
+class _Blocks:
+    """File-like view of libarchive's data blocks (``read()`` only, what copying needs)."""
+
+    def __init__(self, entry):
+        self.blocks = iter(entry.get_blocks())
+        self.buf = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self.buf) < n:
+            block = next(self.blocks, None)
+            if block is None:
+                break
+            self.buf += bytes(block)
+        if n < 0:
+            out, self.buf = self.buf, b""
+        else:
+            out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+class _LibarchiveReader:
+    """``.rar`` (RAR 4 and RAR 5) through ``libarchive-c`` and the system libarchive.
+    libarchive reads sequentially, so every listing or extraction is one pass."""
+
+    def __init__(self, archive: Path, libarchive):
+        self.archive, self.libarchive = archive, libarchive
+
+    def _entries(self):
+        try:
+            with self.libarchive.file_reader(str(self.archive)) as entries:
+                yield from entries
+        except self.libarchive.ArchiveError as e:
+            raise ArchiveError(f"{self.archive}: libarchive cannot read this rar file ({e}); "
+                               "download it again, or unpack it with unrar / 7-Zip and pass "
+                               "the folder as --src") from e
+
+    def members(self) -> list[_Member]:
+        return [_Member(e.pathname, e.isdir, e.issym or e.islnk) for e in self._entries()]
+
+    def files(self, wanted=None):
+        for e in self._entries():
+            if e.isdir or not e.isfile or (wanted is not None and e.pathname not in wanted):
+                continue
+            yield e.pathname, _Blocks(e)
+
+    def close(self):
+        pass
+
+
+#: What to install when no RAR reader works (named in the error message).
+RAR_HELP = ("install a RAR reader: 'pip install libarchive-c' (part of 'make setup'; it uses the "
+            "system libarchive, Debian/Ubuntu package libarchive13: apt-get install libarchive13), "
+            "or 'pip install rarfile' plus one of the tools unrar, unar or bsdtar (Debian: "
+            "apt-get install unrar-free, unar or libarchive-tools); or unpack the archive "
+            "yourself and pass the folder as --src")
+
+
+def rar_backend() -> tuple[str, object] | None:
+    """The RAR reader to use: ``("rarfile", module)`` when rarfile finds one of its tools,
+    else ``("libarchive", module)`` when libarchive-c loads the system libarchive, else
+    ``("rarfile", module)`` without a tool (it still reads stored, uncompressed members),
+    else None."""
+    try:
+        import rarfile  # optional
+    except ImportError:
+        rarfile = None
+    if rarfile is not None:
+        try:
+            rarfile.tool_setup()
+            return "rarfile", rarfile
+        except Exception:  # RarCannotExec: no unrar/unar/7z/bsdtar on PATH
+            pass
+    try:
+        import libarchive  # libarchive-c; raises if the shared library is missing
+        return "libarchive", libarchive
+    except Exception:
+        pass
+    return ("rarfile", rarfile) if rarfile is not None else None
+
+
+def _open(archive: Path):
+    name = archive.name.lower()
+    if name.endswith(".zip"):
+        return _ZipReader(archive)
+    if name.endswith(".rar"):
+        backend = rar_backend()
+        if backend is None:
+            raise ArchiveError(f"{archive}: no RAR reader is available here; {RAR_HELP}")
+        kind, module = backend
+        if kind == "libarchive":
+            return _LibarchiveReader(archive, module)
+        return _RarfileReader(archive, module)
     raise ArchiveError(f"{archive}: unsupported archive type (use .zip or .rar)")
-
-
-def _is_link(info) -> bool:
-    if isinstance(info, zipfile.ZipInfo):
-        return stat.S_ISLNK(info.external_attr >> 16)
-    return bool(getattr(info, "is_symlink", lambda: False)())
 
 
 def safe_extract(archive: Path, target: Path) -> Path:
@@ -107,27 +242,36 @@ def safe_extract(archive: Path, target: Path) -> Path:
     marker = target / ".data_prep-extracted"
     if marker.is_file() and marker.read_text() == stamp:
         return target
-    with _open(archive) as zf:
-        infos = zf.infolist()
-        for info in infos:
-            problem = _member_problem(info.filename, _is_link(info))
+    reader = _open(archive)
+    try:
+        members = reader.members()
+        for m in members:
+            problem = _member_problem(m.name, m.is_link)
             if problem:
-                raise UnsafeArchive(f"{archive}: member '{info.filename}' {problem}; "
+                raise UnsafeArchive(f"{archive}: member '{m.name}' {problem}; "
                                     "refusing to extract this archive")
         tmp = target.with_name(target.name + ".partial")
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         root = tmp.resolve()
-        for info in infos:
-            if is_junk(info.filename) or info.filename.endswith(("/", "\\")):
+        for name, src in reader.files():
+            if is_junk(name) or name.endswith(("/", "\\")):
                 continue
-            dest = (root / info.filename.replace("\\", "/")).resolve()
+            dest = (root / name.replace("\\", "/")).resolve()
             if os.path.commonpath([root, dest]) != str(root):  # belt and braces
-                raise UnsafeArchive(f"{archive}: member '{info.filename}' escapes the folder")
+                raise UnsafeArchive(f"{archive}: member '{name}' escapes the folder")
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(dest, "wb") as out:
+            with open(dest, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
+    except ArchiveError:
+        raise
+    except Exception as e:  # a reader failing half-way (tool missing, corrupt data)
+        raise ArchiveError(f"{archive}: extraction failed ({type(e).__name__}: {e}); "
+                           + (RAR_HELP if archive.name.lower().endswith(".rar")
+                              else "download it again")) from e
+    finally:
+        reader.close()
     (tmp / marker.name).write_text(stamp)
     if target.exists():
         shutil.rmtree(target)
@@ -157,6 +301,8 @@ class Source:
         else:
             raise LayoutError(f"{self.src}: neither a folder nor a .zip/.rar archive")
         self._dirs_cache: dict = {}
+        self._members: dict = {}
+        self._md5: dict = {}
 
     def _archives_in(self, folder: Path, depth: int = 0) -> list[Path]:
         out = []
@@ -177,19 +323,84 @@ class Source:
     def _extract_next(self) -> bool:
         if not self.pending:
             return False
-        arch = self.pending.pop(0)
+        self.extract(self.pending[0])
+        return True
+
+    def extract(self, arch: Path) -> Path:
+        """Extract the pending archive ``arch`` now (see :func:`safe_extract`) and return
+        the folder it went to; that folder becomes one more searched root."""
+        arch = Path(arch)
+        if arch not in self.pending:
+            for a in self.archives:
+                if a.get("path") == arch:
+                    return a["root"]
+            raise ValueError(f"{arch} is not an archive of {self.src}")
+        self.pending.remove(arch)
         target = self.work / arch.name
         k = 2
         while target in self.roots:  # two archives of the same name in different folders
             target = self.work / f"{arch.name}-{k}"
             k += 1
         safe_extract(arch, target)
-        self.archives.append({"name": arch.name, "md5": md5_file(arch)})
+        self.archives.append({"name": arch.name, "md5": self.md5(arch), "path": arch,
+                              "root": target})
         self.roots.append(target)
         self.prefix[target] = f"{arch.name}:"
         self.pending += self._archives_in(target)
         self._dirs_cache.clear()
-        return True
+        return target
+
+    def md5(self, arch: Path) -> str:
+        """MD5 of an archive file (computed once)."""
+        if arch not in self._md5:
+            self._md5[arch] = md5_file(arch)
+        return self._md5[arch]
+
+    def pending_members(self) -> dict[Path, list[str]]:
+        """``{archive: member names}`` for every archive not extracted yet (nothing is
+        extracted; names as stored, ``/``-separated; junk and folders left out). An
+        archive that cannot be listed raises :class:`ArchiveError`."""
+        out = {}
+        for arch in list(self.pending):
+            if arch not in self._members:
+                reader = _open(arch)
+                try:
+                    self._members[arch] = [m.name.replace("\\", "/") for m in reader.members()
+                                           if not m.is_dir and not is_junk(m.name)]
+                except ArchiveError:
+                    raise
+                except Exception as e:
+                    raise ArchiveError(f"{arch}: cannot list its members ({e})") from e
+                finally:
+                    reader.close()
+            out[arch] = self._members[arch]
+        return out
+
+    def read_members(self, arch: Path, names: list[str]) -> dict[str, bytes]:
+        """``{name: bytes}`` of some members of a pending archive, read into memory in one
+        pass (nothing is extracted). Names as :meth:`pending_members` gives them."""
+        reader = _open(arch)
+        try:
+            stored = {m.name.replace("\\", "/"): m.name for m in reader.members()}
+            wanted = {stored[n]: n for n in names if n in stored}
+            out = {}
+            for name, f in reader.files(set(wanted)):
+                out[wanted[name]] = f.read()
+        except ArchiveError:
+            raise
+        except Exception as e:
+            raise ArchiveError(f"{arch}: cannot read its members ({e})") from e
+        finally:
+            reader.close()
+        missing = [n for n in names if n not in out]
+        if missing:
+            raise ArchiveError(f"{arch}: no member '{missing[0]}'")
+        return out
+
+    def unpacked_dirs(self) -> list[Path]:
+        """Every folder of the roots searched so far (``--src`` and the archives already
+        extracted), without extracting anything."""
+        return [d for r in self.roots for d in self._dirs(r)]
 
     def _dirs(self, root: Path) -> list[Path]:
         if root not in self._dirs_cache:

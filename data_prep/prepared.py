@@ -27,7 +27,7 @@ from .fixations import (FC8, FixationTable, density_fc8, density_sigma, official
                         point_map, points_from_map, to_points)
 from .io import (BadInput, atomic_write_bytes, decode_gray, encode_jpeg, encode_png,
                  image_bytes, mask_bytes, remove_stale_tmp)
-from .report import Report
+from .report import DENSITY_LABEL, Report
 
 LABEL_DIRS = {"images": ".jpg", "masks": ".png", "fixpts": ".png", "fixmaps": ".png"}
 
@@ -306,6 +306,7 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
              "rejected": sum(1 for r in report.rejects if r["split"] == split),
              "labels": sorted(labels), "lists": sorted(files), "md5": md5}
     report.splits[split] = entry
+    report.fixmap_source[split] = DENSITY_LABEL.get(density if "fix" in labels else None, density)
     return entry
 
 

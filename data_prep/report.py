@@ -36,7 +36,18 @@ REPAIR_TEXT = {
     "fixations_clipped": "fixations just outside the image clipped to the border",
     "no_fixations": "image without any in-frame fixation (empty point map)",
     "no_size_row": "DUT-OMRON fixation file without its [W, H, 0] size row",
+    "duts_mask_from_jpg": "DUTS-TR copy from before 2018-01-22: the .jpg mask beside a broken "
+                          ".png used instead (docs/datasets_downloads.md §3)",
+    "duts_defect_removed": "DUTS copy from before 2018-01-22: file the authors' correction "
+                           "deletes, left out (docs/datasets_downloads.md §3)",
+    "dut_omron_removed_image": "DUT-OMRON copy from before 2018-01-22: image the authors "
+                               "removed (no pixel-wise mask), left out "
+                               "(docs/datasets_downloads.md §4)",
 }
+
+#: How each density convention is named in the summary table's "fixmap source" column.
+DENSITY_LABEL = {"official": "official", "fc8": "computed fc=8", "sigma19": "computed sigma=19",
+                 None: "-"}
 
 
 @dataclass
@@ -58,6 +69,11 @@ class Report:
     namer: Callable[[Path], str] | None = None
     #: landscape images: [points with x >= H, points with y >= H] (order sanity check)
     order_check: list = field(default_factory=lambda: [0, 0])
+    #: per split, where its density maps come from (the summary table's last column)
+    fixmap_source: dict = field(default_factory=dict)
+    #: splits whose official density maps were expected but absent, so computed
+    #: (SALICON 2017 without maps.zip): the command exits 1 unless --allow-computed-maps
+    computed_maps: list = field(default_factory=list)
 
     def check_order(self) -> None:
         """Warn if the "x" column never exceeds the height of a landscape image while the
@@ -98,25 +114,28 @@ class Report:
         }
 
     def rows(self) -> list[tuple]:
-        """Summary rows: (dataset, split, images, masks, fixation maps, rejected)."""
+        """Summary rows: (dataset, split, images, masks, fixation maps, rejected,
+        fixmap source)."""
         out = []
         for split, c in self.splits.items():
             rej = sum(1 for r in self.rejects if r["split"] == split)
-            out.append((self.dataset, split, c["images"], c["masks"], c["fixmaps"], rej))
+            out.append((self.dataset, split, c["images"], c["masks"], c["fixmaps"], rej,
+                        self.fixmap_source.get(split, "-")))
         for split in sorted({r["split"] for r in self.rejects} - set(self.splits)):
             rej = sum(1 for r in self.rejects if r["split"] == split)
-            out.append((self.dataset, split, 0, 0, 0, rej))
+            out.append((self.dataset, split, 0, 0, 0, rej, "-"))
         return out
 
 
 def summary_table(reports: list[Report]) -> str:
     """Plain-text table over all datasets of a run."""
-    head = ("dataset", "split", "images", "masks", "fixation maps", "rejected")
+    head = ("dataset", "split", "images", "masks", "fixation maps", "rejected", "fixmap source")
     rows = [head] + [tuple(str(v) for v in r) for rep in reports for r in rep.rows()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     def fmt(r):  # text columns left-aligned, numbers right-aligned
-        cells = (v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
-        return "  ".join(cells)
+        cells = (v.ljust(w) if i < 2 or i == 6 else v.rjust(w)
+                 for i, (v, w) in enumerate(zip(r, widths)))
+        return "  ".join(cells).rstrip()
 
     lines = [fmt(rows[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows[1:]]
     return "\n".join(lines)

@@ -34,7 +34,8 @@ def prepare(dataset: str, src: Path, dst: Path, work: Path | None = None, quiet:
         info = module.convert(source, Path(dst), report, options) or {}
         report.check_order()
         density = info.pop("density_key", module.DENSITY)
-        archives = sorted(source.archives, key=lambda a: a["name"])
+        archives = sorted(({"name": a["name"], "md5": a["md5"]} for a in source.archives),
+                          key=lambda a: a["name"])
         known = getattr(module, "KNOWN_MD5", {})
         for a in archives:
             if a["name"] in known:

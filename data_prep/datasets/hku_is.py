@@ -1,7 +1,9 @@
-"""HKU-IS (DATASETS.md §7): ``HKU-IS/imgs/*.png`` images, ``HKU-IS/gt/*.png`` masks (same
-names), and the MDF split lists ``{train,val,test}ImgSet.mat`` (variable named like the
-file; char or cell array of file names with extension). All 4,447 go to ``test``; the
-lists become ``test/list_mdf_{train,val,test}.txt`` (ids, sorted)."""
+"""HKU-IS (docs/datasets.md §7): distributed as ``HKU-IS.rar``, which holds ``HKU-IS/imgs/*.png``
+images, ``HKU-IS/gt/*.png`` masks (same names), and the MDF split lists
+``{train,val,test}ImgSet.mat`` (variable named like the file; char or cell array of file
+names with extension). The ``.rar`` is read as it is (see :mod:`data_prep.archives` and
+docs/datasets_downloads.md §5 for the RAR readers) or unpacked. All 4,447 go to
+``test``; the lists become ``test/list_mdf_{train,val,test}.txt`` (ids, sorted)."""
 
 from pathlib import Path
 
@@ -13,8 +15,9 @@ from ..prepared import write_split
 NAME = "hku-is"
 ALIASES = ("hku-is", "hku_is", "hkuis")
 DENSITY = None
-DOWNLOAD = ("the HKU-IS folder (imgs/, gt/, trainImgSet.mat, valImgSet.mat, testImgSet.mat) "
-            "via the Google Drive / Baidu links on the authors' MDF page (Li & Yu, CVPR 2015)")
+DOWNLOAD = ("HKU-IS.rar (HKU-IS/imgs/, gt/, trainImgSet.mat, valImgSet.mat, testImgSet.mat) "
+            "via the Google Drive / Baidu links on the authors' MDF page (Li & Yu, CVPR 2015); "
+            "reading the .rar needs libarchive-c (make setup) or rarfile + unrar/bsdtar")
 ALTERNATIVES = ("Imgs", "Image", "Mask", "test.lst")
 
 

@@ -109,9 +109,10 @@ def test_exit_status_is_nonzero_on_rejects_unless_allowed(ecssd, tmp_path, capsy
     out = capsys.readouterr()
     assert "images/0003.jpg: unreadable" in out.err
     header = [l for l in out.out.splitlines() if l.startswith("dataset")][0]
-    assert header.split() == ["dataset", "split", "images", "masks", "fixation", "maps", "rejected"]
+    assert header.split() == ["dataset", "split", "images", "masks", "fixation", "maps", "rejected",
+                              "fixmap", "source"]
     row = [l for l in out.out.splitlines() if l.startswith("ecssd")][0]
-    assert row.split() == ["ecssd", "test", "2", "2", "0", "1"]
+    assert row.split() == ["ecssd", "test", "2", "2", "0", "1", "-"]
     assert main(args + ["--allow-rejects"]) == 0
 
 
@@ -219,7 +220,8 @@ def test_fixations_outside_the_image_are_dropped_and_counted(tmp_path):
     F.make_salicon_2017(tmp_path / "raw")
     rep = prep("salicon", tmp_path / "raw", tmp_path)
     meta = json.loads((tmp_path / "data/salicon/meta.json").read_text())
-    assert meta["fixation_points"] == {"clipped": 0, "dropped_outside": 1, "kept": 6}
+    # train 1: 3 planted, 1 outside; train 2: 1; val 3: 2; val 4: 2
+    assert meta["fixation_points"] == {"clipped": 0, "dropped_outside": 1, "kept": 7}
     assert meta["repairs"]["fixations_dropped"]["count"] == 1
 
 
@@ -256,19 +258,24 @@ def test_symlink_member_is_refused_and_dataset_not_prepared(tmp_path):
     assert not (tmp_path / "data" / "ecssd").exists()
 
 
-def test_rar_without_rarfile_names_the_fix(tmp_path, monkeypatch):
+def test_rar_without_any_reader_names_the_packages_to_install(tmp_path, monkeypatch):
     import builtins
     real_import = builtins.__import__
 
-    def no_rarfile(name, *a, **k):
-        if name == "rarfile":
-            raise ImportError("no rarfile")
+    def no_rar_readers(name, *a, **k):
+        if name in ("rarfile", "libarchive"):
+            raise ImportError(f"no {name}")
         return real_import(name, *a, **k)
 
-    monkeypatch.setattr(builtins, "__import__", no_rarfile)
-    (tmp_path / "ECSSD.rar").write_bytes(b"Rar!\x1a\x07\x00")
-    with pytest.raises(ArchiveError, match="pip install rarfile"):
+    monkeypatch.setattr(builtins, "__import__", no_rar_readers)
+    (tmp_path / "ECSSD.rar").write_bytes(F.rar4_bytes({"images/0001.jpg": b"x"}))
+    with pytest.raises(ArchiveError) as e:
         Source(tmp_path / "ECSSD.rar", tmp_path / "work").find_dir("images")
+    msg = str(e.value)
+    assert "ECSSD.rar: no RAR reader is available here" in msg
+    for package in ("pip install libarchive-c", "libarchive13", "pip install rarfile",
+                    "libarchive-tools", "--src"):
+        assert package in msg
 
 
 def test_repackaged_thus10k_fails_naming_what_it_found(tmp_path):

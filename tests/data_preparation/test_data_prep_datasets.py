@@ -101,7 +101,7 @@ def test_salicon_both_editions_need_explicit_choice(tmp_path):
     assert json.loads((tmp_path / "data/salicon/meta.json").read_text())["edition"] == "2017"
 
 
-def test_thus10k_from_zip_with_doubled_folder(tmp_path):
+def test_thus10k_from_the_zip_as_downloaded(tmp_path):
     planted = F.make_thus10k(tmp_path / "raw")
     run("thus10k", tmp_path / "raw" / "MSRA10K_Imgs_GT.zip", tmp_path / "data")
     root = tmp_path / "data" / "thus10k" / "train"

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-import data_prep_fixtures as F
+import tests.support.data_prep_fixtures as F
 from data_prep import archives
 from data_prep.__main__ import main
 from data_prep.datasets import salicon

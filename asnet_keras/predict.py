@@ -16,8 +16,10 @@ A folder argument contributes the image files directly inside it, sorted.
 Maps go through the same pipeline as `asnet_keras.evaluate` (`asnet_keras.inference`):
 resize to the model input, network, bilinear upsampling to the image size, uint8
 rounding. ``--postprocess released`` instead reproduces the authors' `main.py` for a
-model converted from their `ASNet.h5` (`asnet_keras.released`): its input resizing and
-its min–max stretched output (`released_preprocess` / `released_postprocess`).
+model converted from their `ASNet.h5` (`asnet_keras.released`): its image reading (grey
+files are contrast-stretched to 0…255 before the network, as main.py did;
+`asnet_keras.released_io`), its input resizing and its min–max stretched output
+(`released_preprocess` / `released_postprocess`); docs/released_pipeline.md.
 
 A file that cannot be read is reported by name on stderr and skipped; the exit status
 is 0 if every image was written, 1 if any failed, 2 for a usage error.
@@ -113,16 +115,18 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
     for kind in list(kinds) + (["overlay"] if write_overlay else []):
         os.makedirs(os.path.join(out, kind), exist_ok=True)
 
-    preprocess = None
+    preprocess, read, display = None, inference.read_image, (lambda image: image)
     if postprocess == "released":
-        from asnet_keras import released
+        from asnet_keras import released, released_io
 
         size = inference.model_input_size(model, input_size)
         preprocess = lambda image: released.released_preprocess(image, size)  # noqa: E731
+        # main.py's imread: grey files stay 2-D and get stretched (docs/released_pipeline.md §2)
+        read, display = released_io.read_image_released, released_io.display_rgb
 
     out_names = dict(zip(files, _unique_names(files)))
     written, failures = [], []
-    stream = inference.run_batches(model, files, read=inference.read_image,
+    stream = inference.run_batches(model, files, read=read,
                                    batch_size=batch_size, input_size=input_size,
                                    preprocess=preprocess)
     for path, image, maps in tqdm(stream, total=len(files), unit="img", disable=not progress):
@@ -143,7 +147,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
                 done[kind] = _write(out, kind, out_names[path] + ".png", array)
                 if kind == "saliency" and write_overlay:
                     done["overlay"] = _write(out, "overlay", out_names[path] + ".jpg",
-                                             overlay(image, array)[:, :, ::-1])
+                                             overlay(display(image), array)[:, :, ::-1])
         except OSError as err:
             failures.append((path, f"{path}: cannot write its maps ({err})"))
             print(f"error: {path}: cannot write its maps ({err})", file=sys.stderr)
@@ -188,8 +192,9 @@ def build_parser():
     parser.add_argument("--overlay", action="store_true",
                         help="also write the saliency map over the image (JPEG)")
     parser.add_argument("--postprocess", choices=POSTPROCESS, default="default",
-                        help="'released': the authors' main.py resizing and min-max "
-                        "stretch, for a model converted from their ASNet.h5")
+                        help="'released': the authors' main.py reading, resizing and "
+                        "min-max stretch, for a model converted from their ASNet.h5 (grey "
+                        "images are contrast-stretched before the network, as main.py did)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 

@@ -44,8 +44,9 @@ def build_parser():
     parser.add_argument("--overlay", action="store_true",
                         help="also write the saliency map over the image (JPEG)")
     parser.add_argument("--postprocess", choices=POSTPROCESS, default="default",
-                        help="'released': the authors' main.py resizing and min-max "
-                        "stretch, for a model converted from their ASNet.h5")
+                        help="'released': the authors' main.py reading, resizing and "
+                        "min-max stretch, for a model converted from their ASNet.h5 (grey "
+                        "images are contrast-stretched before the network, as main.py did)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 

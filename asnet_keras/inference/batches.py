@@ -31,8 +31,10 @@ def run_batches(model, items, read, batch_size=8, input_size=None, preprocess=No
     Args:
         model: a Keras model with raw-RGB input and named outputs.
         items: iterable of anything `read` accepts (paths, `PreparedSample`s, …).
-        read: item → RGB uint8 (H, W, 3). An exception it raises is yielded in place of
-            the image (`(item, exc, None)`), so one bad file does not stop the run.
+        read: item → RGB uint8 (H, W, 3) (or any array `preprocess` accepts, e.g. the
+            2-D grey of `asnet_keras.released.reading.read_image_released`). An exception
+            it raises is yielded in place of the image (`(item, exc, None)`), so one bad
+            file does not stop the run.
         batch_size: images per forward pass (memory is bounded by one batch).
         input_size: the square model input side (default: the model's own).
         preprocess: image → float32 (S, S, 3) model input; default `resize_to_input`.

@@ -19,8 +19,10 @@ A folder argument contributes the image files directly inside it, sorted.
 Maps go through the same pipeline as evaluation (`asnet_keras.inference`):
 resize to the model input, network, bilinear upsampling to the image size, uint8
 rounding. ``--postprocess released`` instead reproduces the authors' `main.py` for a
-model converted from their `ASNet.h5` (`asnet_keras.released`): its input resizing and
-its min–max stretched output (`released_preprocess` / `released_postprocess`).
+model converted from their `ASNet.h5` (`asnet_keras.released`): its image reading (grey
+files are contrast-stretched to 0…255 before the network, as main.py did;
+`asnet_keras.released.reading`), its input resizing and its min–max stretched output
+(`released_preprocess` / `released_postprocess`); docs/released_pipeline.md.
 
 A file that cannot be read is reported by name on stderr and skipped; the exit status
 is 0 if every image was written, 1 if any failed, 2 for a usage error.
@@ -116,16 +118,19 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
     for kind in list(kinds) + (["overlay"] if write_overlay else []):
         os.makedirs(os.path.join(out, kind), exist_ok=True)
 
-    preprocess = None
+    preprocess, read, display = None, read_image, (lambda image: image)
     if postprocess == "released":
         from asnet_keras.released.processing import released_preprocess
+        from asnet_keras.released.reading import display_rgb, read_image_released
 
         size = model_input_size(model, input_size)
         preprocess = lambda image: released_preprocess(image, size)  # noqa: E731
+        # main.py's imread: grey files stay 2-D and get stretched (docs/released_pipeline.md §2)
+        read, display = read_image_released, display_rgb
 
     out_names = dict(zip(files, _unique_names(files)))
     written, failures = [], []
-    stream = run_batches(model, files, read=read_image,
+    stream = run_batches(model, files, read=read,
                                    batch_size=batch_size, input_size=input_size,
                                    preprocess=preprocess)
     for path, image, maps in tqdm(stream, total=len(files), unit="img", disable=not progress):
@@ -146,7 +151,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
                 done[kind] = _write(out, kind, out_names[path] + ".png", array)
                 if kind == "saliency" and write_overlay:
                     done["overlay"] = _write(out, "overlay", out_names[path] + ".jpg",
-                                             overlay(image, array)[:, :, ::-1])
+                                             overlay(display(image), array)[:, :, ::-1])
         except OSError as err:
             failures.append((path, f"{path}: cannot write its maps ({err})"))
             print(f"error: {path}: cannot write its maps ({err})", file=sys.stderr)

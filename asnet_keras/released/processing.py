@@ -11,19 +11,43 @@ import numpy as np
 INPUT_SIZE = 224  # the released model's fixed input (RELEASED_MODEL.md §2.1)
 
 
-def bytescale(data):
-    """SciPy 1.x `bytescale` with its defaults: uint8 passes through; anything else is
-    stretched min–max to 0…255 and rounded half up (clip, + 0.5, truncate).
+def bytescale(data, cmin=None, cmax=None, high=255, low=0):
+    """SciPy 1.0's `bytescale`, in the arithmetic `main.py` ran it with
+    (docs/released_pipeline.md §4).
 
-    A constant array maps to 0 (SciPy replaces a zero range by 1).
+    uint8 passes through. Anything else: v → (v − cmin)·scale + low, clipped to
+    [low, high], + 0.5, truncated to uint8, with cmin/cmax the array's minimum/maximum
+    by default and scale = (high − low)/(cmax − cmin) (a zero range counts as 1, so a
+    constant array maps to `low`).
+
+    The arithmetic dtype is the one NumPy 1.x gave SciPy: a float array is computed in
+    its own dtype (float32 for the network's maps): cmax − cmin in that dtype, the scale
+    divided in float64 and rounded to it, then the subtraction, product, clip and + 0.5
+    in it. Integer arrays are computed in float64. In float64 a float32 map rounds the
+    other way on a few values (e.g. 234.4999847 in float32 → 234, 234.5000074 in
+    float64 → 235).
+
+    Args:
+        data: array of any real dtype.
+        cmin, cmax: the values mapped to `low` and `high` (default: data min/max).
+        high, low: output range, 0 ≤ low ≤ high ≤ 255.
+    Returns:
+        uint8 array of data's shape.
     """
     data = np.asarray(data)
     if data.dtype == np.uint8:
         return data
-    low, high = float(data.min()), float(data.max())
-    scale = 255.0 / ((high - low) or 1.0)
-    scaled = (data.astype(np.float64) - low) * scale
-    return (np.clip(scaled, 0, 255) + 0.5).astype(np.uint8)
+    if not 0 <= low <= high <= 255:
+        raise ValueError(f"bytescale: need 0 <= low <= high <= 255, got low={low}, high={high}")
+    work = data.dtype.type if data.dtype.kind == "f" else np.float64
+    cmin = data.min() if cmin is None else cmin  # array scalars: data's dtype
+    cmax = data.max() if cmax is None else cmax
+    span = cmax - cmin  # float32 − float32 stays float32, as in SciPy
+    if span < 0:
+        raise ValueError("bytescale: cmax must not be smaller than cmin")
+    scale = work(float(high - low) / (float(span) or 1.0))
+    scaled = (data.astype(work, copy=False) - work(cmin)) * scale + work(low)
+    return (np.clip(scaled, work(low), work(high)) + work(0.5)).astype(np.uint8)
 
 
 def _bilinear_coefficients(in_size, out_size):
@@ -85,16 +109,19 @@ def pillow_bilinear_resize(image, size):
 
 
 def released_preprocess(image, size=INPUT_SIZE):
-    """main.py's reading and resizing, up to the model input (RELEASED_MODEL.md §4).
+    """main.py's resizing, up to the model input (docs/released_pipeline.md §1).
 
-    A greyscale (H, W) image is stacked to 3 channels as float64 and min–max stretched to
-    0…255 (`bytescale`); an RGB uint8 image is used as is (an alpha channel, which
-    main.py cannot handle, is dropped). Then a plain stretch (aspect ratio not kept) to
-    size×size with Pillow's antialiased BILINEAR. The mean subtraction and the RGB → BGR
-    flip happen inside the model (its `preprocess` layer).
+    A greyscale (H, W) image of any dtype is copied into 3 channels of a float64 array,
+    which `imresize` min–max stretches to 0…255 (`bytescale`); an RGB uint8 image is
+    used as is (an alpha channel, which main.py cannot handle, is dropped). Then a plain
+    stretch (aspect ratio not kept) to size×size with Pillow's antialiased BILINEAR. The
+    mean subtraction and the RGB → BGR flip happen inside the model (its `preprocess`
+    layer). Pass the array `asnet_keras.released.reading.read_image_released` gives: whether
+    main.py saw a file as 2-D or 3-D decides the stretch (docs/released_pipeline.md §2).
 
     Args:
-        image: (H, W) or (H, W, 3|4) array; uint8 for colour images, as `imread` gives.
+        image: (H, W) or (H, W, 3|4) array, as `imread` gives: 2-D uint8/uint16/float
+            for grey files, uint8 for colour.
         size: side of the square result (224 for the released model).
     Returns:
         float32 (size, size, 3) raw RGB values 0–255.

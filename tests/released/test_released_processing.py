@@ -89,3 +89,37 @@ def test_postprocess_resizes_and_stretches():
     expected = np.floor((stretched - stretched.min()) * (255 / np.ptp(stretched)) + 0.5)
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(released_postprocess(np.zeros((224, 224)), (5, 6)), 0)
+
+
+def test_bytescale_of_a_float32_map_rounds_in_float32():
+    # A map whose middle value lands just below .5 in float32 arithmetic and just above
+    # it in float64 (docs/released_pipeline.md §4); main.py's SciPy computed in float32.
+    low, value, high = (
+        np.float32(float.fromhex(h)) for h in ("0x1.2d6c52p-2", "0x1.dae57ap-1", "0x1.f73c94p-1")
+    )
+    span = high - low  # float32 subtraction
+    scale = np.float32(255.0 / float(span))  # divided in float64, rounded to float32
+    in_float32 = (value - low) * scale
+    in_float64 = (float(value) - float(low)) * (255.0 / (float(high) - float(low)))
+    assert in_float32.dtype == np.float32
+    assert in_float32 < 234.5 < in_float64
+    assert int(in_float32 + np.float32(0.5)) == 234 and int(in_float64 + 0.5) == 235
+
+    saliency = np.array([[low, value, high]], np.float32)
+    np.testing.assert_array_equal(bytescale(saliency), [[0, 234, 255]])
+    np.testing.assert_array_equal(bytescale(saliency.astype(np.float64)), [[0, 235, 255]])
+    # main.py's post-processing of that map at its own size keeps the float32 answer.
+    np.testing.assert_array_equal(released_postprocess(saliency, (1, 3)), [[0, 234, 255]])
+
+
+def test_bytescale_arguments_and_integer_arrays():
+    # Integer arrays are computed in float64: (v − 10)·255/20 + 0.5, truncated.
+    np.testing.assert_array_equal(bytescale(np.array([10, 15, 30], np.int64)), [0, 64, 255])
+    np.testing.assert_array_equal(bytescale(np.array([10, 15, 30], np.uint16)), [0, 64, 255])
+    # cmin/cmax/high/low as SciPy: (v − 0)·(200 − 100)/40 + 100, clipped to 100…200.
+    np.testing.assert_array_equal(
+        bytescale(np.array([0.0, 10.0, 50.0]), cmin=0, cmax=40, high=200, low=100),
+        [100, 125, 200],
+    )
+    with pytest.raises(ValueError, match="low <= high"):
+        bytescale(np.array([1.0, 2.0]), high=300)

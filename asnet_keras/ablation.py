@@ -1,6 +1,6 @@
 """Train and evaluate every Table 5 variant (``make ablation``), resumably.
 
-Paper §4.2, ASNET.md §4. One folder per variant under ``--out``:
+Paper §4.2, docs/model.md §4. One folder per variant under ``--out``:
 
     OUT/ablation.json            the settings of the latest call
     OUT/<variant>/run/           training (asnet_keras.train: config.json, best.weights.h5,

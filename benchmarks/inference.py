@@ -186,7 +186,7 @@ def main(argv=None):
             "stock_over_static": ratio(times["stock"]["median"], times["static"]["median"]),
             "static_over_backbone_min": ratio(times["static"]["min"], base["min"]),
             "stock_over_backbone_min": ratio(times["stock"]["min"], base["min"]),
-            # Issue 2's names: ASNet is the default (`static`) graph.
+            # ASNet is the default (`static`) graph (docs/model.md §1.1).
             "asnet_s_per_image": round(times["static"]["median"], 4),
             "asnet_over_backbone": ratio(times["static"]["median"], base["median"]),
         }

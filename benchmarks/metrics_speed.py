@@ -1,4 +1,4 @@
-"""Time every metric on synthetic maps (issue #5: 1,000 maps of 400×300).
+"""Time every metric on synthetic maps (by default 1,000 maps of 400×300).
 
 For each image it evaluates all fixation metrics (AUC-Judd with jitter, shuffled AUC
 with 100 splits against an other-fixations map from 10 other images, NSS, CC, SIM) and

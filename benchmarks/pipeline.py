@@ -4,7 +4,7 @@
   2. one training step on a fixed, already-decoded batch (the model alone),
   3. training steps fed by the pipeline (what a run gets).
 
-If (1) is well above (2) and (3) ≈ (2), training never waits for data. Issue 4, point 6.
+If (1) is well above (2) and (3) ≈ (2), training never waits for data.
 
 Data: `--data ROOT --datasets a,b,c` (a prepared root), or by default a synthetic set of
 SALICON-sized images (640 px on the longer side) written to a temporary folder.

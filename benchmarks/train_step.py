@@ -6,7 +6,7 @@
 Prints one JSON line: median (and minimum) seconds per `train_on_batch` step of each graph,
 `stock_over_static` (the speed-up of the static graph), and each graph's peak memory.
 
-The models are compiled as training compiles them (`asnet_keras.losses.compile_asnet`:
+The models are compiled as training compiles them (`asnet_keras.model.losses.compile_asnet`:
 Adam, one loss per output, the paper's full loss), with
 `jit_compile=asnet_keras.performance.TRAIN_JIT_COMPILE` unless `--jit-compile` says
 otherwise. Inputs are one fixed random batch: raw pixels, a fixation map per image and
@@ -32,7 +32,7 @@ GRAPHS = ("static", "stock")
 
 
 def compiled(kind, size, jit):
-    from asnet_keras.losses import compile_asnet
+    from asnet_keras.model.losses import compile_asnet
 
     model = inference.build(kind, size)
     compile_asnet(model, jit_compile=jit)

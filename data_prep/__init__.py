@@ -1,4 +1,4 @@
-"""Raw dataset archives -> the canonical prepared layout (DATASETS.md §10).
+"""Raw dataset archives -> the canonical prepared layout (docs/datasets.md §10).
 
 ``data_prep`` is the first stage of the pipeline and the only code that knows how the
 authors distribute SALICON, THUS10K (MSRA10K), DUT-OMRON, PASCAL-S, MIT1003, ECSSD,

@@ -5,7 +5,7 @@ folders and/or archives, at any depth up to :data:`MAX_DEPTH`) or one archive fi
 Archives are extracted lazily, only when a folder the converter needs is not found
 unpacked, into ``<work>/<archive name>/`` (default work folder: ``<dst>/.extract/<dataset>``).
 
-Safety (issue 3, point 1): before anything is written, every member name is checked;
+Safety: before anything is written, every member name is checked;
 absolute paths, drive letters, ``..`` components and symbolic links are refused, and a
 single bad member refuses the whole archive (:class:`UnsafeArchive`). Extraction goes
 to a temporary sibling folder that is renamed into place when complete, so an

@@ -1,6 +1,6 @@
 """Fixation points -> point maps, density maps and the ``fixations.npz`` table.
 
-Conventions (DATASETS.md §0 "Coordinates", (a), (b); METRICS.md §A.6):
+Conventions (docs/datasets.md §0 "Coordinates", (a), (b); docs/metrics.md §A.6):
 
 * Sources give coordinates with a ``base`` of 1 (MATLAB) or 0 (DUT-OMRON). The pixel of a
   point is ``col = floor(x + 0.5) - base``, ``row = floor(y + 0.5) - base`` (MATLAB
@@ -12,7 +12,7 @@ Conventions (DATASETS.md §0 "Coordinates", (a), (b); METRICS.md §A.6):
 * Point map ("fixpts"): ``(H, W) uint8``, 255 at every fixated pixel, else 0.
 * Density map ("fixmap"): ``(H, W) uint8`` scaled so that its maximum is 255 (all zero
   when there is no fixation). Two blurs: :func:`density_fc8` (MIT/Torralba Gaussian,
-  fc = 8 cycles per image, in the Fourier domain, METRICS.md §A.6) and
+  fc = 8 cycles per image, in the Fourier domain, docs/metrics.md §A.6) and
   :func:`density_sigma` (``scipy.ndimage`` Gaussian, SALICON API, min-max normalised).
 """
 
@@ -32,7 +32,7 @@ FC8 = {
     "with cut-off fc = 8 cycles/image (MIT/Torralba antonioGaussian): zero-padded to n x n, "
     "n = next power of two >= max(H, W), transfer function exp(-(fx^2 + fy^2) / s^2), "
     "s = 8 / sqrt(ln 2), circular on the padded grid, cropped, scaled to max 255 "
-    "(spatial sigma ~ 0.0234 n); METRICS.md A.6",
+    "(spatial sigma ~ 0.0234 n); docs/metrics.md §A.6",
     "fc": 8,
 }
 
@@ -104,7 +104,7 @@ def scale_to_255(d: np.ndarray) -> np.ndarray:
 
 
 def density_fc8(binary: np.ndarray, fc: float = 8.0) -> np.ndarray:
-    """MIT fc = 8 Fourier Gaussian blur of a point map (METRICS.md §A.6) -> uint8, max 255."""
+    """MIT fc = 8 Fourier Gaussian blur of a point map (docs/metrics.md §A.6) -> uint8, max 255."""
     h, w = binary.shape
     n = 1 << int(np.ceil(np.log2(max(h, w, 1))))
     padded = np.zeros((n, n), np.float64)
@@ -147,7 +147,7 @@ class FixationTable:
         self.per_id[image_id] = (points, hw)
 
     def arrays(self, ids: list[str]) -> dict:
-        """Keys (DATASETS.md §10): ids, image_index, x, y, subject, height, width."""
+        """Keys (docs/datasets.md §10): ids, image_index, x, y, subject, height, width."""
         parts = [self.per_id[i][0] for i in ids]
         cat = lambda name, dt: (np.concatenate([getattr(p, name) for p in parts]).astype(dt)
                                 if parts else np.zeros(0, dt))

@@ -1,6 +1,6 @@
 """File I/O for the prepared tree: atomic writes, image and mask normalisation.
 
-Conventions (DATASETS.md §0 "Images" and "Masks", §10):
+Conventions (docs/datasets.md §0 "Images" and "Masks", §10):
 
 * Images are decoded with OpenCV ``IMREAD_UNCHANGED`` (no EXIF rotation, so pixels stay
   aligned with masks and fixations, and match what ``tf.io.decode_jpeg`` sees). Arrays
@@ -279,7 +279,7 @@ def _palette_indices(bgr: np.ndarray, palette: np.ndarray) -> np.ndarray:
 
 
 def binarise(gray: np.ndarray) -> tuple[np.ndarray, bool]:
-    """``value >= 128 -> 255`` else 0 (DATASETS.md §0, PASCAL-S's 0.5 rule).
+    """``value >= 128 -> 255`` else 0 (docs/datasets.md §0, PASCAL-S's 0.5 rule).
     Returns ``(mask {0,255} uint8, was_not_binary)``."""
     was_not_binary = bool(np.any((gray != 0) & (gray != 255)))
     return np.where(gray >= 128, 255, 0).astype(np.uint8), was_not_binary

@@ -1,4 +1,4 @@
-"""Writing one split of the canonical prepared layout (DATASETS.md §10).
+"""Writing one split of the canonical prepared layout (docs/datasets.md §10).
 
 Dataset modules describe each image as a :class:`Sample`; :func:`write_split` turns the
 samples into ``images/``, ``masks/``, ``fixpts/``, ``fixmaps/``, ``list.txt`` and
@@ -31,7 +31,7 @@ from .report import DENSITY_LABEL, Report
 
 LABEL_DIRS = {"images": ".jpg", "masks": ".png", "fixpts": ".png", "fixmaps": ".png"}
 
-#: Density conventions recorded in meta.json (DATASETS.md §0 (b)).
+#: Density conventions recorded in meta.json (docs/datasets.md §0 (b)).
 DENSITY = {
     "fc8": FC8,
     "sigma19": {"name": "salicon-sigma19", "sigma_px": 19,
@@ -126,7 +126,7 @@ def _fixations(s: Sample, hw, built: Built, name: str) -> np.ndarray:
         built.repairs.append(("fixations_dropped", name))
     if pts.clipped:
         built.repairs.append(("fixations_clipped", name))
-    if hw[1] > hw[0]:  # column-order sanity check, DATASETS.md §0
+    if hw[1] > hw[0]:  # column-order sanity check, docs/datasets.md §0
         built.order = (int(np.sum(np.asarray(raw.x, float) - raw.base >= hw[0])),
                        int(np.sum(np.asarray(raw.y, float) - raw.base >= hw[0])))
     return point_map(pts, hw)

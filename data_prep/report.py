@@ -1,6 +1,6 @@
 """What a conversion did: repairs (counted, with file names), rejects, summary table.
 
-Every problem with the input ends in exactly one of two places (issue 3, point 3):
+Every problem with the input ends in exactly one of two places:
 
 * ``repair(kind, name)``: fixed in the documented way and counted; names are kept so
   ``meta.json`` says which files were touched.
@@ -77,7 +77,7 @@ class Report:
 
     def check_order(self) -> None:
         """Warn if the "x" column never exceeds the height of a landscape image while the
-        "y" column does: the columns are probably swapped (DATASETS.md §0)."""
+        "y" column does: the columns are probably swapped (docs/datasets.md §0)."""
         if self.order_check[1] > 0 and self.order_check[0] == 0:
             self.warn(f"fixation columns look swapped: on landscape images no x exceeds the "
                       f"image height but {self.order_check[1]} y values do")

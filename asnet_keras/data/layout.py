@@ -1,4 +1,4 @@
-"""Reading the canonical prepared layout (DATASETS.md §10) — paths and tables only.
+"""Reading the canonical prepared layout (docs/datasets.md §10) — paths and tables only.
 
 `data_prep` writes the layout; the input pipeline, evaluation and notebooks read it
 through this module and nothing else, so no code downstream knows a raw dataset layout.

@@ -1,6 +1,6 @@
 """ASNet's input pipeline: prepared layout → batches of (image, targets, sample weights).
 
-Paper §3.3, ASNET.md §2–3. Reads only the prepared layout (DATASETS.md §10) through
+Paper §3.3, docs/model.md §2–3. Reads only the prepared layout (docs/datasets.md §10) through
 `asnet_keras.data.layout`; nothing here knows a raw dataset layout.
 
 Every element is a triple in the order of the model's outputs (`model.output_names`):
@@ -36,7 +36,7 @@ without replacement. The whole sequence of (dataset, sample, augmentation seed) 
 pure function of the seed, planned in numpy up front, so a stream can start at any
 step (resuming) and gives the same batches as an uninterrupted one.
 
-Validation (ASNET.md §3 does not say which images): each dataset's `val` split if it
+Validation (docs/model.md §3 does not say which images): each dataset's `val` split if it
 has one (for SALICON `val/list_holdout.txt` when present), otherwise a deterministic
 hold-out of 5 % (at least one image) of its train list — the ids whose SHA-1 sorts
 first — which is then excluded from training (`train_val_samples`).

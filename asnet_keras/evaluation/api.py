@@ -3,7 +3,7 @@
 The Python API (`evaluate_model`, `evaluate_pred_dir`); the command line is
 `python -m asnet_keras.evaluate`.
 
-Paper §4 (ASNET.md §4); every metric as specified in METRICS.md, computed by
+Paper §4 (docs/model.md §4); every metric as specified in docs/metrics.md, computed by
 `asnet_keras.metrics`. Two sources of maps, one scoring path:
 
 - ``--weights W``: the model runs over each dataset in batches (`asnet_keras.inference`);
@@ -79,7 +79,7 @@ def _settings(upsampling, input_size, batch_size, seed, jitter, n_splits, output
         "map_quantisation": "uint8 = round(255 * clip(p, 0, 1)) (asnet_keras.metrics.to_uint8)",
         "sauc_other_fixations": (
             f"{N_OTHER} other images of the split, np.random.default_rng([seed, j]) for "
-            "image j of fixations.npz; coordinates scaled (METRICS.md A.2)"
+            "image j of fixations.npz; coordinates scaled (docs/metrics.md §A.2)"
         ),
         "limit": limit,
     }
@@ -107,7 +107,7 @@ def evaluate_model(
 
     Args:
         weights: a run folder, `.keras` / `.h5` / `.weights.h5` path, or a `keras.Model`.
-        data: the prepared data root (DATASETS.md §10).
+        data: the prepared data root (docs/datasets.md §10).
         datasets: dataset names (each must have `split` prepared).
         out: output folder for results.json/.md per dataset, summary.md, pr_curves.png
             (None: nothing written).

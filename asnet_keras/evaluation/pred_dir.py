@@ -22,7 +22,7 @@ MAP_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 def read_map(path):
     """A saved prediction as uint8 (H, W): grey as is, colour by its first (R) channel,
-    alpha ignored, 16-bit scaled to 8 bits (METRICS.md §B.0 step 1)."""
+    alpha ignored, 16-bit scaled to 8 bits (docs/metrics.md §B.0 step 1)."""
     array = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
     if array is None:
         raise ImageReadError(f"{path}: cannot read this map")

@@ -15,11 +15,11 @@ from asnet_keras.data.layout import load_fixations
 from asnet_keras.inference.images import read_grey
 from asnet_keras.metrics import FixationEvaluator, SalientObjectEvaluator, other_fixations_map
 
-N_OTHER = 10  # sAUC: images pooled for the other-fixations map (METRICS.md §A.2)
+N_OTHER = 10  # sAUC: images pooled for the other-fixations map (docs/metrics.md §A.2)
 
 
 class _OtherFixations:
-    """sAUC other-fixations maps of one split, from its fixations.npz (METRICS.md §A.2).
+    """sAUC other-fixations maps of one split, from its fixations.npz (docs/metrics.md §A.2).
 
     Image `j` of the table (its position in the npz `ids`) pools `N_OTHER` other images
     chosen with `np.random.default_rng([seed, j])`: the draw depends only on the seed and

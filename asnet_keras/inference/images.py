@@ -13,7 +13,7 @@ The pipeline, one image at a time:
 3. `run_batches`: the model on batches of `batch_size` images; yields each image's
    outputs as float32 maps at the network's resolution (14×14, 224×224, …).
 4. `upsample`: each map back to the image size, in float, with `UPSAMPLING`
-   (METRICS.md, general rules); `asnet_keras.metrics.to_uint8` then rounds it to the
+   (docs/metrics.md §0); `asnet_keras.metrics.to_uint8` then rounds it to the
    uint8 map that is saved and scored.
 
 Memory is bounded by one batch of images and their outputs, whatever the number of

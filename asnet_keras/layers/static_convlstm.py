@@ -9,7 +9,7 @@ ASNet's ConvLSTMs see the same feature map X at each of their T = 3 steps (paper
 
 Both are exact identities, so the result equals a `ConvLSTM2D` run on X repeated T times
 (`return_sequences=False`), and the cost of the recurrence drops from T·(C_in + F) to
-C_in + (T − 1)·F input channels' worth of 3×3 convolutions with 4F outputs (ASNET.md §1.1).
+C_in + (T − 1)·F input channels' worth of 3×3 convolutions with 4F outputs (docs/model.md §1.1).
 
 The variables are a `ConvLSTM2D`'s: `kernel` (k, k, C_in, 4F), `recurrent_kernel`
 (k, k, F, 4F), `bias` (4F,), created in that order, gates in the order i, f, c, o, forget
@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 # The group a layer's weights get in a `.weights.h5` / `.keras` file is named after its
-# class (snake case, numbered per class in creation order; KERAS_NOTES.md): ours are
+# class (snake case, numbered per class in creation order; docs/framework_notes.md §4): ours are
 # "static_conv_lstm2d[_N]/vars/{0,1,2}", a ConvLSTM2D's "conv_lstm2d[_N]/cell/vars/{0,1,2}".
 _OWN_ENTRY = re.compile(r"^(?P<parent>.*?/?)static_conv_lstm2d(?P<index>_\d+)?$")
 _STOCK_VARS = "{parent}conv_lstm2d{index}/cell/vars"
@@ -45,7 +45,7 @@ class StaticConvLSTM2D(keras.layers.Layer):
 
     and the layer returns H_T. At t = 1 the W^H terms and f_1 ∘ C_0 are exactly zero and
     are not computed. σ is `recurrent_activation` (the paper's logistic sigmoid; Keras 2's
-    hard sigmoid, `asnet_keras.blocks.hard_sigmoid_keras2`, for the released weights), tanh
+    hard sigmoid, `asnet_keras.model.blocks.hard_sigmoid_keras2`, for the released weights), tanh
     is `activation`. The state-to-state convolutions are always stride 1, "same", as in
     `ConvLSTM2D`.
 

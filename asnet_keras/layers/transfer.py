@@ -1,6 +1,6 @@
 """Copy weights between two built models layer by layer, by layer name.
 
-`.weights.h5` files key variables by layer class and creation order (KERAS_NOTES.md), so a
+`.weights.h5` files key variables by layer class and creation order (docs/framework_notes.md §4), so a
 file moves between graphs only when their classes line up. This copies from one built
 model to another by layer *name* instead, which is what the `static` and `stock` ASNet
 graphs share (`convlstm_conv5` is a `StaticConvLSTM2D` in one and a `ConvLSTM2D` in the

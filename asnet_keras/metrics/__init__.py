@@ -1,9 +1,9 @@
-"""Evaluation metrics of the ASNet reproduction (specification: METRICS.md).
+"""Evaluation metrics of the ASNet reproduction (specification: docs/metrics.md).
 
 Pure numpy/scipy/OpenCV (plus PySODMetrics for part B, imported on first use); no Keras
 or TensorFlow, so evaluating saved maps does not pay their import.
 
-Fixation prediction (METRICS.md part A), each taking 2-D maps (uint8 or float) and
+Fixation prediction (docs/metrics.md §A), each taking 2-D maps (uint8 or float) and
 returning a float (NaN where undefined):
 
 - :func:`auc_judd` (§A.1), :func:`shuffled_auc` (§A.2), :func:`nss` (§A.3),
@@ -13,7 +13,7 @@ returning a float (NaN where undefined):
   their ground-truth inputs;
 - :class:`FixationEvaluator`, the streaming dataset accumulator.
 
-Salient-object detection (METRICS.md part B): :class:`SalientObjectEvaluator` (PR curve,
+Salient-object detection (docs/metrics.md §B): :class:`SalientObjectEvaluator` (PR curve,
 max/mean/adaptive F, maxF_PR, MAE, S, max/mean/adaptive E, weighted F) and
 :func:`prepare_sod_inputs` (§B.0).
 """

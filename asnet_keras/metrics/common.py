@@ -1,4 +1,4 @@
-"""Helpers shared by the fixation and salient-object metrics (METRICS.md, general rules)."""
+"""Helpers shared by the fixation and salient-object metrics (docs/metrics.md §0)."""
 
 import numpy as np
 
@@ -7,7 +7,7 @@ MAX_FLOAT_PREDICTION = 2.0
 
 
 def to_uint8(pred):
-    """A prediction as the uint8 image it would be on disk, METRICS.md general rules.
+    """A prediction as the uint8 image it would be on disk, docs/metrics.md §0.
 
     ``uint8`` passes through unchanged; ``bool`` becomes 0/255; other integer dtypes must
     hold grey levels 0–255 and are cast; a float array is read as a map in [0, 1] and converted with ``round(255 * clip(p, 0, 1))`` (numpy rounding, half

@@ -1,4 +1,4 @@
-"""Fixation-prediction metrics (METRICS.md part A), after the MIT saliency benchmark.
+"""Fixation-prediction metrics (docs/metrics.md §A), after the MIT saliency benchmark.
 
 Conventions shared by every function here:
 
@@ -64,7 +64,7 @@ def _minmax(a):
 
 
 def auc_judd(saliency, fixations, jitter=True, seed=None):
-    """AUC-Judd (MIT ``AUC_Judd``), METRICS.md §A.1.
+    """AUC-Judd (MIT ``AUC_Judd``), docs/metrics.md §A.1.
 
     ROC thresholds are the (min-max normalised) saliency values at the K fixated pixels,
     sorted in descending order ``t_1 >= ... >= t_K``; for the i-th one, with
@@ -113,7 +113,7 @@ def auc_judd(saliency, fixations, jitter=True, seed=None):
 
 
 def shuffled_auc(saliency, fixations, other_fixations, n_splits=100, seed=None):
-    """Shuffled AUC (MIT ``AUC_shuffled``), METRICS.md §A.2.
+    """Shuffled AUC (MIT ``AUC_shuffled``), docs/metrics.md §A.2.
 
     Positives are S at the K fixated pixels; the pool is S at the L pixels where
     ``other_fixations > 0``. Each of ``n_splits`` splits draws ``k = min(K, L)`` pool
@@ -177,7 +177,7 @@ def shuffled_auc(saliency, fixations, other_fixations, n_splits=100, seed=None):
 
 
 def nss(saliency, fixations):
-    """Normalized Scanpath Saliency (MIT ``NSS``), METRICS.md §A.3.
+    """Normalized Scanpath Saliency (MIT ``NSS``), docs/metrics.md §A.3.
 
     ``Z = (S - mean S) / std(S, ddof=1)`` over the whole map (S resized to F's size);
     NSS is the mean of Z over the fixated pixels, each pixel once.
@@ -197,7 +197,7 @@ def nss(saliency, fixations):
 
 
 def cc(saliency, density):
-    """Pearson linear correlation coefficient (MIT ``CC``), METRICS.md §A.4.
+    """Pearson linear correlation coefficient (MIT ``CC``), docs/metrics.md §A.4.
 
     ``sum(a * b) / sqrt(sum(a^2) * sum(b^2))`` with ``a = S - mean S``,
     ``b = G - mean G``, S resized to G's size.
@@ -226,7 +226,7 @@ def _sim_normalise(x):
 
 
 def sim(saliency, density):
-    """Similarity / histogram intersection (MIT ``similarity``), METRICS.md §A.5.
+    """Similarity / histogram intersection (MIT ``similarity``), docs/metrics.md §A.5.
 
     S is resized to G's size. Each map that is not all zero is min-max normalised and
     divided by its sum (an all-zero map stays zero); SIM is ``sum(min(S, G))``.
@@ -246,7 +246,7 @@ def sim(saliency, density):
 
 
 def fixation_density(fixpts, fc=8.0):
-    """Continuous fixation map G from a binary fixation map, MIT style, METRICS.md §A.6.
+    """Continuous fixation map G from a binary fixation map, MIT style, docs/metrics.md §A.6.
 
     The binary map is zero-padded to an n×n grid (n = the next power of two >= max(H, W)),
     multiplied in the Fourier domain by ``exp(-(fx^2 + fy^2) / s^2)`` with
@@ -275,7 +275,7 @@ def fixation_density(fixpts, fc=8.0):
 
 
 def other_fixations_map(j, image_index, y, x, shapes, n_other=10, seed=None):
-    """Other-fixations map O of image ``j`` for shuffled AUC, METRICS.md §A.2.
+    """Other-fixations map O of image ``j`` for shuffled AUC, docs/metrics.md §A.2.
 
     Draws ``min(n_other, n_images - 1)`` other images of the dataset without replacement
     (never ``j`` itself) and marks each of their fixations in ``j``'s frame: a fixation
@@ -320,7 +320,7 @@ def other_fixations_map(j, image_index, y, x, shapes, n_other=10, seed=None):
 
 
 class FixationEvaluator:
-    """Streaming dataset evaluator for the fixation metrics (METRICS.md part A).
+    """Streaming dataset evaluator for the fixation metrics (docs/metrics.md §A).
 
     Call :meth:`step` once per image and :meth:`get_results` at the end. Memory is flat
     in the number of images apart from one float per image and metric.
@@ -339,7 +339,7 @@ class FixationEvaluator:
         n_splits: sAUC splits (§A.2, MIT: 100).
         seed: non-negative int, the root of every per-image seed.
         quantize: turn float predictions into uint8 with ``round(255 * clip(p, 0, 1))``
-            first (METRICS.md general rules), so in-memory and saved maps agree.
+            first (docs/metrics.md §0), so in-memory and saved maps agree.
 
     Example:
         >>> ev = FixationEvaluator()
@@ -414,6 +414,6 @@ class FixationEvaluator:
             "n_splits": self.n_splits,
             "seed": self.seed,
             "quantize": self.quantize,
-            "resize": "matlab_imresize bicubic (METRICS.md A.0)",
+            "resize": "matlab_imresize bicubic (docs/metrics.md §A.0)",
         }
         return results

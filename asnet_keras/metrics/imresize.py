@@ -1,4 +1,4 @@
-"""MATLAB ``imresize`` (bicubic) for the fixation metrics, METRICS.md §A.0.
+"""MATLAB ``imresize`` (bicubic) for the fixation metrics, docs/metrics.md §A.0.
 
 The MIT saliency benchmark resizes a prediction to the size of the ground truth with
 MATLAB's ``imresize``. Plain bilinear resizing (cv2, PIL, tf.image) moves NSS by up to
@@ -26,7 +26,7 @@ import numpy as np
 
 
 def cubic(t):
-    """Bicubic convolution kernel with a = -0.5 (Keys), METRICS.md §A.0.
+    """Bicubic convolution kernel with a = -0.5 (Keys), docs/metrics.md §A.0.
 
     Args:
         t: array of distances (any shape).
@@ -45,7 +45,7 @@ def cubic(t):
 
 
 def imresize_weights(n_in, n_out):
-    """Tap weights and 0-based mirrored tap indices of one axis, METRICS.md §A.0.
+    """Tap weights and 0-based mirrored tap indices of one axis, docs/metrics.md §A.0.
 
     Args:
         n_in: input length along the axis (>= 1).
@@ -99,7 +99,7 @@ def _resize_axis(array, n_out, axis):
 def matlab_imresize(array, shape):
     """Resize a 2-D map (or an H×W×C stack) to ``shape`` like MATLAB ``imresize``.
 
-    METRICS.md §A.0: bicubic (a = -0.5), antialiasing when shrinking, taps normalised to
+    docs/metrics.md §A.0: bicubic (a = -0.5), antialiasing when shrinking, taps normalised to
     sum to 1, symmetric padding, axes in order of increasing scale.
 
     Args:

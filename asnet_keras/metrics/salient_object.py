@@ -1,4 +1,4 @@
-"""Salient-object-detection metrics (METRICS.md part B), through PySODMetrics.
+"""Salient-object-detection metrics (docs/metrics.md §B), through PySODMetrics.
 
 PySODMetrics (``pysodmetrics`` 1.6.x, import name ``py_sod_metrics``) defines these
 numbers for the field; this module calls it rather than re-implementing it:
@@ -30,21 +30,21 @@ GT_THRESHOLD = 128  # §B.0 step 3: M = GT > 128 (strict)
 N_THRESHOLDS = 256  # §B.0: t = 0..255
 
 CONVENTIONS = {
-    "maxF": "max over thresholds of the mean-over-images F curve (PySODMetrics, METRICS.md B.1)",
-    "meanF": "mean over the 256 thresholds of the mean-over-images F curve (METRICS.md B.1)",
+    "maxF": "max over thresholds of the mean-over-images F curve (PySODMetrics, docs/metrics.md §B.1)",
+    "meanF": "mean over the 256 thresholds of the mean-over-images F curve (docs/metrics.md §B.1)",
     "maxF_PR": (
         "max over thresholds of F(mean precision, mean recall): the older toolbox "
         "convention (e.g. sal_eval_toolbox), usually higher than maxF; not the same number"
     ),
-    "adpF": "mean over images of F at threshold min(2 mean p, 1) (METRICS.md B.2)",
-    "MAE": "mean over images of mean |p - M|, p min-max normalised (METRICS.md B.3)",
-    "S": "S-measure, alpha = 0.5, mean over images skipping NaN (METRICS.md B.4)",
-    "maxE": "max over thresholds of the mean-over-images E curve (METRICS.md B.5)",
-    "meanE": "mean over thresholds of the mean-over-images E curve (METRICS.md B.5)",
-    "adpE": "mean over images of E at threshold min(2 mean p, 1) (METRICS.md B.5)",
-    "wF": "weighted F-measure, beta^2 = 1, mean over images (METRICS.md B.6)",
-    "gt": "M = GT > 128 on the uint8 mask (METRICS.md B.0)",
-    "resize": "prediction resized to the GT size, cv2 INTER_LINEAR on uint8 (METRICS.md B.0)",
+    "adpF": "mean over images of F at threshold min(2 mean p, 1) (docs/metrics.md §B.2)",
+    "MAE": "mean over images of mean |p - M|, p min-max normalised (docs/metrics.md §B.3)",
+    "S": "S-measure, alpha = 0.5, mean over images skipping NaN (docs/metrics.md §B.4)",
+    "maxE": "max over thresholds of the mean-over-images E curve (docs/metrics.md §B.5)",
+    "meanE": "mean over thresholds of the mean-over-images E curve (docs/metrics.md §B.5)",
+    "adpE": "mean over images of E at threshold min(2 mean p, 1) (docs/metrics.md §B.5)",
+    "wF": "weighted F-measure, beta^2 = 1, mean over images (docs/metrics.md §B.6)",
+    "gt": "M = GT > 128 on the uint8 mask (docs/metrics.md §B.0)",
+    "resize": "prediction resized to the GT size, cv2 INTER_LINEAR on uint8 (docs/metrics.md §B.0)",
 }
 
 
@@ -58,7 +58,7 @@ def _first_channel(a, what):
 
 
 def prepare_sod_inputs(pred, gt):
-    """Input preparation shared by every SOD metric, METRICS.md §B.0.
+    """Input preparation shared by every SOD metric, docs/metrics.md §B.0.
 
     Args:
         pred: prediction, H'×W' or H'×W'×C (first channel used). ``uint8`` is used as
@@ -110,7 +110,7 @@ def _pop_last(metric, *names):
 
 
 class SalientObjectEvaluator:
-    """Streaming dataset evaluator for the SOD metrics (METRICS.md part B).
+    """Streaming dataset evaluator for the SOD metrics (docs/metrics.md §B).
 
     Call :meth:`step` once per image and :meth:`get_results` at the end. Memory is flat
     in the number of images apart from the per-image scalars: the per-threshold curves

@@ -1,11 +1,11 @@
-"""Building blocks shared by every ASNet configuration (ASNET.md §1).
+"""Building blocks shared by every ASNet configuration (docs/model.md §1).
 
 Each function adds a few named built-in Keras layers to a functional graph and returns
 the output tensor. The `paper` graph (`asnet_keras.model`) and the `released` graph
 (`asnet_keras.released`) are both assembled from these, so a fix here fixes both.
 
 Build order matters: `.weights.h5` files match weights by layer class and creation
-order (KERAS_NOTES.md), so callers must keep the order in which they call these blocks.
+order (docs/framework_notes.md §4), so callers must keep the order in which they call these blocks.
 """
 
 import os
@@ -34,7 +34,7 @@ RECURRENCES = ("static", "stock")
 
 @keras.saving.register_keras_serializable(package="asnet_keras")
 def hard_sigmoid_keras2(x):
-    """Keras 2's hard sigmoid, clip(0.2·x + 0.5, 0, 1) (RELEASED_MODEL.md §1.2).
+    """Keras 2's hard sigmoid, clip(0.2·x + 0.5, 0, 1) (docs/released_model.md §1.2).
 
     Keras 3's own `hard_sigmoid` is relu6(x + 3)/6, a different function; the released
     weights were trained with this one.
@@ -71,7 +71,7 @@ def channel_preprocessing(image, means_rgb_subtracted, name="preprocess"):
 
 
 def vgg16_backbone(features, input_shape, weights):
-    """VGG16's 13 convolutions on `features`, pool5 left out (ASNET.md §1.1).
+    """VGG16's 13 convolutions on `features`, pool5 left out (docs/model.md §1.1).
 
     The layers come from `keras.applications.VGG16(include_top=False)` (so the
     ImageNet weights load exactly as Keras ships them) and are re-applied to our own
@@ -139,7 +139,7 @@ def repeat_in_time(x, steps, name):
     """(batch, H, W, C) → (batch, steps, H, W, C), the same map at every step.
 
     Built from `Reshape` + `Concatenate` only, so the graph needs no custom layer
-    (KERAS_NOTES.md "Building the model").
+    (docs/framework_notes.md §2).
     """
     height, width, channels = x.shape[1:]
     step = keras.layers.Reshape((1, height, width, channels), name=f"{name}_step")(x)
@@ -163,12 +163,12 @@ def recurrent_block(
 
     Args:
         x: (batch, H, W, C) input map.
-        filters: hidden width (ASNET.md §1.1 table).
+        filters: hidden width (docs/model.md §1.1 table).
         name: name of the recurrent layer.
         recurrence: "static" — `StaticConvLSTM2D`, the exact fast form for a static
             input (input convolution once, zero-state work skipped); "stock" — Keras'
             `ConvLSTM2D` on the input repeated in time (built-in layers only).
-        use_convlstm: False builds the `w/o convLSTM` ablation (ASNET.md §4): one 3×3
+        use_convlstm: False builds the `w/o convLSTM` ablation (docs/model.md §4): one 3×3
             convolution of the same input and output widths, with tanh so its range
             matches the ConvLSTM's hidden state.
         recurrent_activation: the gate activation σ of Eqs. 2–4: "sigmoid" (paper) or
@@ -209,11 +209,11 @@ def recurrent_block(
 def lateral_compression(
     feature, filters, name, *, bn_name=None, activation_name=None, synchronized=False
 ):
-    """1×1 conv → batch norm → sigmoid on a VGG side feature (stages 4…1, ASNET.md §1.1).
+    """1×1 conv → batch norm → sigmoid on a VGG side feature (stages 4…1, docs/model.md §1.1).
 
     `bn_name` and `activation_name` default to `{name}_bn` and `{name}_sigmoid`; the
     `released` graph passes the Keras 2 auto-names (`batch_normalization_1`, …) so that
-    its layer names equal the authors' file (RELEASED_MODEL.md §1.3). `synchronized`
+    its layer names equal the authors' file (docs/released_model.md §1.3). `synchronized`
     makes batch statistics global across `tf.distribute` replicas (TensorFlow only), so
     N replicas normalise exactly as one device would on the whole batch.
     """
@@ -226,7 +226,7 @@ def sigmoid_readout(x, name, kernel_size=1):
     """One-channel sigmoid map (P or Q_k) from a feature map.
 
     Computed in float32 even under a mixed-precision policy: in 16 bits a confident
-    pixel rounds to exactly 1.0 and the loss saturates (KERAS_NOTES.md).
+    pixel rounds to exactly 1.0 and the loss saturates (docs/framework_notes.md §6).
     """
     return keras.layers.Conv2D(
         1, kernel_size, padding="same", activation="sigmoid", dtype="float32", name=name
@@ -234,5 +234,5 @@ def sigmoid_readout(x, name, kernel_size=1):
 
 
 def upsample2(x, name):
-    """×2 nearest-neighbour upsampling, as in the released code (ASNET.md §1.1)."""
+    """×2 nearest-neighbour upsampling, as in the released code (docs/model.md §1.1)."""
     return keras.layers.UpSampling2D(2, interpolation="nearest", name=name)(x)

@@ -1,8 +1,8 @@
-"""The ASNet model builder (paper §3, ASNET.md §1).
+"""The ASNet model builder (paper §3, docs/model.md §1).
 
 `build_asnet` returns a functional `keras.Model` that takes raw RGB pixels and outputs
 the fixation map and the five top-down saliency maps. Two configurations share the
-blocks of `asnet_keras.blocks`: `paper` (the CVPR text, the default) and `released`
+blocks of `asnet_keras.model.blocks`: `paper` (the CVPR text, the default) and `released`
 (the authors' trained network, `asnet_keras.released`).
 """
 
@@ -14,7 +14,7 @@ from asnet_keras.names import FIXATION_28_OUTPUT, FIXATION_OUTPUT, OUTPUT_NAMES 
 
 FIXATION_28_NAME = FIXATION_28_OUTPUT
 
-# Hidden widths of the paper configuration (ASNET.md §1.1 table; the paper is silent,
+# Hidden widths of the paper configuration (docs/model.md §1.1 table; the paper is silent,
 # these are the released code's): compression filters and ConvLSTM hidden per stage.
 PAPER_WIDTHS = {5: 64, 4: 64, 3: 64, 2: 64, 1: 32}
 
@@ -33,13 +33,13 @@ def build_asnet(
 ):
     """Build ASNet as a functional Keras model.
 
-    Paper §3.1–3.2 (Fig. 3); ASNET.md §1.1 for every width the paper leaves open.
+    Paper §3.1–3.2 (Fig. 3); docs/model.md §1.1 for every width the paper leaves open.
 
     Args:
         input_shape: (H, W, 3); H and W multiples of 16, at least 32 (the paper: 224).
         backbone_weights: "imagenet" (downloaded by Keras, cached in ~/.keras), None
             (random), or the path of a local VGG16 no-top weights `.h5`.
-        config: "paper" or "released" (the authors' `ASNet.h5` network, ASNET.md §1.2).
+        config: "paper" or "released" (the authors' `ASNet.h5` network, docs/model.md §1.2).
         fixation_head: False builds Table 5's `w/o fixation`: no fixation output, and
             stage 5 sees only its compressed conv5_3 features.
         use_convlstm: False builds Table 5's `w/o convLSTM`: one 3×3 convolution in place

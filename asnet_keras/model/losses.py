@@ -1,4 +1,4 @@
-"""ASNet's losses (paper §3.1–3.3, with the corrections of ASNET.md §2).
+"""ASNet's losses (paper §3.1–3.3, with the corrections of docs/model.md §2).
 
 Every loss takes maps shaped (batch, H, W, 1) — ground truth first, prediction second,
 both in [0, 1] — and returns one value per sample, shape (batch,), so that Keras'
@@ -61,7 +61,7 @@ def _recall(s, q):
 def fixation_kl(y_true, y_pred):
     """Eq. 1: KL divergence of the fixation map P from the ground-truth density G.
 
-    Both maps are first normalised to sum to 1 (ASNET.md §2: taken literally with G,
+    Both maps are first normalised to sum to 1 (docs/model.md §2: taken literally with G,
     P in [0, 1] the loss is minimised by P = 1 everywhere):
         g = G / (Σ G + ε),  p = P / (Σ P + ε),  L = Σ_x g·log(ε + g / (p + ε)).
     The paper's 1/(14·14) prefactor is dropped: it is a constant, and at that scale the
@@ -82,7 +82,7 @@ def fixation_kl(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="asnet_keras")
 def balanced_bce(y_true, y_pred):
-    """Eq. 8, class-balanced binary cross-entropy (sign fixed, ASNET.md §2).
+    """Eq. 8, class-balanced binary cross-entropy (sign fixed, docs/model.md §2).
 
         L_C = −(1/N) Σ_x [ γ·(1 − s)·log(1 − q) + (1 − γ)·s·log q ],
     with γ = the fraction of salient pixels of this sample's mask S, so salient pixels
@@ -118,7 +118,7 @@ def recall_loss(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="asnet_keras")
 def fmeasure_loss(y_true, y_pred):
-    """Eq. 11 with the sign settled (ASNET.md §2): L_F = −(1 + β²)·P·R / (β²·P + R + ε).
+    """Eq. 11 with the sign settled (docs/model.md §2): L_F = −(1 + β²)·P·R / (β²·P + R + ε).
 
     P and R are the positive precision and recall of Eqs. 9–10 (Eq. 11 as printed builds
     F from the negated L_P and L_R, which flips its sign). β² = 0.3.

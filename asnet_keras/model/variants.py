@@ -13,7 +13,7 @@ class Variant:
     name: str
     label: str  # the row label of the paper's Table 5
     model_options: dict = field(default_factory=dict)  # keyword arguments of build_asnet
-    loss_variant: str = "full"  # a key of asnet_keras.losses.LOSS_VARIANTS
+    loss_variant: str = "full"  # a key of asnet_keras.model.losses.LOSS_VARIANTS
 
 
 VARIANTS = {

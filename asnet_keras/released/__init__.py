@@ -1,4 +1,4 @@
-"""The authors' released ASNet (docs: RELEASED_MODEL.md): graph, layers, processing, converter.
+"""The authors' released ASNet (docs: docs/released_model.md): graph, layers, processing, converter.
 
 Importing this package registers the released network's custom objects (`LearningPrior`,
 its initializer, Keras 2's `hard_sigmoid`), so a converted `.keras` file then loads with

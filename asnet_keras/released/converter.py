@@ -6,22 +6,22 @@ The command line is `python -m asnet_keras.convert_released` (thin wrapper of
     python -m asnet_keras.convert_released ASNet.h5 --out weights/asnet_released.keras
 
 The file is read with h5py alone (no Keras 2 needed), in either layout Keras 2 writes
-(RELEASED_MODEL.md §5): `save_weights` (layer groups at the root, root attribute
+(docs/released_model.md §5): `save_weights` (layer groups at the root, root attribute
 `layer_names`) or `save` / `ModelCheckpoint` (the same groups under `model_weights`;
 the optimizer state is ignored). Every array is mapped onto the `released` model
-(`asnet_keras.released`, RELEASED_MODEL.md §1) by layer name:
+(`asnet_keras.released`, docs/released_model.md §1) by layer name:
 
 - the 32 layers the released code names (VGG16's `block*_conv*`, `conv5_lstm1`,
   `att_conv5`, …) must be in the file under the same name;
 - the 5 layers Keras 2 auto-named (`batch_normalization_N` ×4, `learning_prior_N`) are
   matched by class prefix in the order of their numbers, since those numbers depend on
-  what else the training script had built (RELEASED_MODEL.md §1.3); the converter says
+  what else the training script had built (docs/released_model.md §1.3); the converter says
   which file layer went where.
 
 Every array's shape is checked. A file with a missing, extra or mis-shaped layer is
 refused, with the list, and nothing is written. `--by-order` instead pairs the file's
 weighted layers with the model's by position, as Keras 2's own `load_weights` (and so the
-authors' `main.py`) did (RELEASED_MODEL.md §5.3); use it only if the names differ.
+authors' `main.py`) did (docs/released_model.md §5.3); use it only if the names differ.
 
 Outputs: the model as `.keras` (loads with `keras.models.load_model` after
 `import asnet_keras.released`) and its weights as `.weights.h5` (for a model built by
@@ -76,7 +76,7 @@ class Target:
 
 
 # ----------------------------------------------------------------------------------
-# Reading the Keras 2 file (RELEASED_MODEL.md §5).
+# Reading the Keras 2 file (docs/released_model.md §5).
 
 
 def _as_str(value):
@@ -178,7 +178,7 @@ def plan_mapping(file_layers, targets, *, by_order=False):
 
     By name (default): explicit names exactly; auto-named layers (`AUTO_NAMED`) by class
     prefix, in the order of their numeric suffixes, which must agree with their order in
-    the file (RELEASED_MODEL.md §1.3). By order (`by_order=True`): position by position
+    the file (docs/released_model.md §1.3). By order (`by_order=True`): position by position
     over the weighted layers, as Keras 2's `load_weights` (§5.3).
 
     Returns:
@@ -365,7 +365,7 @@ def convert_released(
     for note in notes:
         log(note)
     if backend == "theano":
-        log("theano backend: conv kernels rotated by 180°, as Keras 2 did (RELEASED_MODEL.md §5.2).")
+        log("theano backend: conv kernels rotated by 180°, as Keras 2 did (docs/released_model.md §5.2).")
     elif backend not in (None, "tensorflow"):
         raise ConversionError(f"{path}: backend {backend!r}; expected tensorflow (or theano).")
 

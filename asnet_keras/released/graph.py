@@ -1,12 +1,12 @@
 """The `released` configuration: the authors' trained ASNet, layer for layer.
 
-RELEASED_MODEL.md is the specification: §1 the 37 weighted layers, §2 the graph and the
+docs/released_model.md is the specification: §1 the 37 weighted layers, §2 the graph and the
 seven outputs, §3 the learned prior, §4 the pre- and post-processing of `main.py`.
 `build_released_graph` assembles it from the blocks shared with the `paper`
 configuration (`asnet_keras.model.blocks`); `asnet_keras.released.processing` reproduces
 `main.py`'s image handling.
 
-Every layer that exists in the Keras 2 graph keeps its Keras 2 name (RELEASED_MODEL.md
+Every layer that exists in the Keras 2 graph keeps its Keras 2 name (docs/released_model.md
 §1.1, §2.3), so the authors' weight file maps onto this model by name. The seven outputs
 get names of this project's scheme through weightless `Identity` layers.
 
@@ -26,7 +26,7 @@ from asnet_keras.released.layers import LearningPrior
 # network sees B − 123.68, G − 116.779, R − 103.939 (B and R means swapped w.r.t. caffe).
 RELEASED_MEANS = (123.68, 116.779, 103.939)
 
-# Outputs in the released order P, side, Q5, Q4, Q3, Q2, Q1 (RELEASED_MODEL.md §2.2):
+# Outputs in the released order P, side, Q5, Q4, Q3, Q2, Q1 (docs/released_model.md §2.2):
 # our names, and the Keras 2 layers that produce them.
 OUTPUT_NAMES = (
     "fixation",
@@ -63,7 +63,7 @@ WEIGHTED_LAYERS = (
 )  # fmt: skip
 
 # The same 37 in Keras 2's `model.layers` order, the order of the file's `layer_names`
-# and of Keras 2's positional `load_weights` (RELEASED_MODEL.md §5.3).
+# and of Keras 2's positional `load_weights` (docs/released_model.md §5.3).
 KERAS2_LOAD_ORDER = (
     "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
     "block3_conv1", "block3_conv2", "block3_conv3",
@@ -78,7 +78,7 @@ KERAS2_LOAD_ORDER = (
 )  # fmt: skip
 
 # Layers the released code leaves unnamed: Keras 2 prefix → our names, in creation
-# order (RELEASED_MODEL.md §1.3).
+# order (docs/released_model.md §1.3).
 AUTO_NAMED = {
     "batch_normalization": (
         "batch_normalization_1",
@@ -89,7 +89,7 @@ AUTO_NAMED = {
     "learning_prior": ("learning_prior_1",),
 }
 
-# Widths read from update_models.py (RELEASED_MODEL.md §1.1).
+# Widths read from update_models.py (docs/released_model.md §1.1).
 FIXATION_LSTM_WIDTH = 512  # conv5_lstm1
 NB_GAUSSIAN = 16  # learning_prior_1
 STAGE5_WIDTH = 64  # s_conv_5, merge_att_conv5, conv5_lstm2
@@ -105,7 +105,7 @@ def build_released_graph(
     name=None,
     recurrent_initializer="orthogonal",
 ):
-    """The released ASNet network (RELEASED_MODEL.md §1–§2), top to bottom.
+    """The released ASNet network (docs/released_model.md §1–§2), top to bottom.
 
     Called by `asnet_keras.model.build_asnet(config="released")`, which has already
     checked `input_shape`. The released model is fixed at 224×224; any multiple of 16

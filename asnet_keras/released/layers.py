@@ -1,4 +1,4 @@
-"""Custom layers of the `released` configuration (RELEASED_MODEL.md §1.2, §3).
+"""Custom layers of the `released` configuration (docs/released_model.md §1.2, §3).
 
 Only one: `LearningPrior`, the 16 learned Gaussian prior maps of the authors' fixation
 branch (a port of the layer ASNet took over from SAM). It is a registered serialisable
@@ -12,17 +12,17 @@ import keras
 import numpy as np
 
 # Keras 2's `K.epsilon()` default, fixed here so a user's keras.json cannot change the
-# converted model (RELEASED_MODEL.md §3, §7 item 9).
+# converted model (docs/released_model.md §3, §7 item 9).
 KERAS2_EPSILON = 1e-7
 
 # Call-time clip ranges of the four parameter blocks, in storage order μx, μy, σx, σy
-# (RELEASED_MODEL.md §3 step 1).
+# (docs/released_model.md §3 step 1).
 CLIP_RANGES = ((0.25, 0.75), (0.35, 0.65), (0.1, 0.9), (0.2, 0.8))
 
 
 @keras.saving.register_keras_serializable(package="asnet_keras")
 class GaussianPriorInitializer(keras.initializers.Initializer):
-    """The released `gaussian_priors_init` (RELEASED_MODEL.md §3, "Initialiser").
+    """The released `gaussian_priors_init` (docs/released_model.md §3, "Initialiser").
 
     For a (4·n,) weight: the first 2·n entries (μx then μy) uniform in [0.3, 0.7], the
     last 2·n (σx then σy) uniform in [0.05, 0.3]. Only matters when training from scratch;
@@ -48,10 +48,10 @@ class GaussianPriorInitializer(keras.initializers.Initializer):
 
 @keras.saving.register_keras_serializable(package="asnet_keras")
 class LearningPrior(keras.layers.Layer):
-    """`nb_gaussian` learned Gaussian maps on the input's grid (RELEASED_MODEL.md §3).
+    """`nb_gaussian` learned Gaussian maps on the input's grid (docs/released_model.md §3).
 
     One weight `W` of shape (4·n,): W[0:n] = μx, W[n:2n] = μy, W[2n:3n] = σx,
-    W[3n:4n] = σy (RELEASED_MODEL.md §1.2), clipped at call time to μx ∈ [0.25, 0.75],
+    W[3n:4n] = σy (docs/released_model.md §1.2), clipped at call time to μx ∈ [0.25, 0.75],
     μy ∈ [0.35, 0.65], σx ∈ [0.1, 0.9], σy ∈ [0.2, 0.8]. Map k on an H×W grid, with
     e = H/W, e1 = (1 − e)/2, e2 = e1 + e, x[i, j] = j/(W − 1) and
     y[i, j] = e1 + i·(e2 − e1)/(H − 1):
@@ -123,7 +123,7 @@ class LearningPrior(keras.layers.Layer):
 
 
 def prior_grids(height, width):
-    """The x and y grids of RELEASED_MODEL.md §3 steps 2–3, as float32 (H, W, 1) arrays.
+    """The x and y grids of docs/released_model.md §3 steps 2–3, as float32 (H, W, 1) arrays.
 
     Built like Keras 2's `_linspace` (arange · step + start, in float32): x spans [0, 1]
     along the width (column index), y spans [e1, e2] along the height (row index).

@@ -1,4 +1,4 @@
-"""main.py's image handling for the released model (RELEASED_MODEL.md §4), without
+"""main.py's image handling for the released model (docs/released_model.md §4), without
 SciPy's removed `imread`/`imresize`/`bytescale`.
 
 `released_preprocess` turns an image into the released network's input and
@@ -8,7 +8,7 @@ SciPy's removed `imread`/`imresize`/`bytescale`.
 
 import numpy as np
 
-INPUT_SIZE = 224  # the released model's fixed input (RELEASED_MODEL.md §2.1)
+INPUT_SIZE = 224  # the released model's fixed input (docs/released_model.md §2.1)
 
 
 def bytescale(data, cmin=None, cmax=None, high=255, low=0):
@@ -87,7 +87,7 @@ def pillow_bilinear_resize(image, size):
     """Resize a uint8 (H, W) or (H, W, C) array as Pillow's `resize(size, BILINEAR)`.
 
     This is what SciPy's removed `imresize(..., interp="bilinear")` did after
-    `bytescale` (RELEASED_MODEL.md §4, §7 item 6): horizontal pass first, rounded to
+    `bytescale` (docs/released_model.md §4, §7 item 6): horizontal pass first, rounded to
     uint8, then the vertical pass; antialiased when shrinking. Equal, pixel for pixel,
     to Pillow's result (tested against Pillow where it is installed).
 
@@ -138,7 +138,7 @@ def released_preprocess(image, size=INPUT_SIZE):
 
 
 def released_postprocess(saliency, image_size):
-    """main.py's `postprocess_predictions` and `imsave` (RELEASED_MODEL.md §4).
+    """main.py's `postprocess_predictions` and `imsave` (docs/released_model.md §4).
 
     `bytescale` of the map, Pillow BILINEAR resize to the image size, divide by the
     maximum and multiply by 255, truncate to integers, then `bytescale` again (what

@@ -31,7 +31,7 @@ class TrainConfig:
     when a run is resumed; any other change needs a new run folder.
     """
 
-    data: str = "data/prepared"  # prepared data root (DATASETS.md §10)
+    data: str = "data/prepared"  # prepared data root (docs/datasets.md §10)
     out: str = "runs/asnet"  # run folder
     datasets: tuple = PAPER_DATASETS  # training datasets (paper: the three of §3.3)
     input_size: int = 224  # square input side, multiple of 16 (paper: 224)

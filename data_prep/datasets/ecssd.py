@@ -1,4 +1,4 @@
-"""ECSSD (DATASETS.md §6): ``images/*.jpg`` and ``ground_truth_mask/*.png`` (same stems,
+"""ECSSD (docs/datasets.md §6): ``images/*.jpg`` and ``ground_truth_mask/*.png`` (same stems,
 e.g. ``0001``), from ``images.zip`` and ``ground_truth_mask.zip``. All go to ``test``."""
 
 from ..common import pair, stems_in

@@ -1,4 +1,4 @@
-"""MIT1003 (DATASETS.md §5): stimuli ``ALLSTIMULI/<stem>.jpeg`` (1,003), and per stem
+"""MIT1003 (docs/datasets.md §5): stimuli ``ALLSTIMULI/<stem>.jpeg`` (1,003), and per stem
 ``ALLFIXATIONMAPS/<stem>_fixMap.jpg`` (density) and ``<stem>_fixPts.jpg`` (point map).
 
 Everything is driven by the stimuli and the exact names ``<stem>_fixMap.jpg`` /

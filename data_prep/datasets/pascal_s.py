@@ -1,4 +1,4 @@
-"""PASCAL-S (DATASETS.md §4), from the salObj benchmark archive ``salObj.zip``.
+"""PASCAL-S (docs/datasets.md §4), from the salObj benchmark archive ``salObj.zip``.
 
 * ``datasets/imgs/pascal/<i>.jpg`` and ``datasets/masks/pascal/<i>.png``, i = 1…850 (no
   padding). Masks are grey levels (share of labellers); binarised at >= 128 (the

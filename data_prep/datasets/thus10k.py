@@ -1,4 +1,4 @@
-"""THUS10K = MSRA10K (DATASETS.md §2): ``MSRA10K_Imgs_GT/Imgs/`` holds ``<id>.jpg``
+"""THUS10K = MSRA10K (docs/datasets.md §2): ``MSRA10K_Imgs_GT/Imgs/`` holds ``<id>.jpg``
 images and same-stem ``<id>.png`` binary masks in one folder. All go to ``train``."""
 
 from ..archives import LayoutError

@@ -1,4 +1,4 @@
-"""The training input pipeline `asnet_keras.data` (issue 4, point 1): targets, sample
+"""The training input pipeline `asnet_keras.data` (docs/model.md §3): targets, sample
 weights, joint augmentation, balance, hold-out and resumable streams."""
 
 import os

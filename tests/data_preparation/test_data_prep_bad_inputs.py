@@ -1,4 +1,4 @@
-"""Every kind of bad input (issue 3, point 3) has an exact, asserted outcome: repaired in
+"""Every kind of bad input (docs/datasets.md §0) has an exact, asserted outcome: repaired in
 the documented way and counted, or rejected with its file name and reason."""
 
 import io

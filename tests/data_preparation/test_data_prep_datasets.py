@@ -1,5 +1,5 @@
-"""Each converter on a miniature raw copy laid out as DATASETS.md describes, checked
-value by value against the prepared layout of DATASETS.md §10."""
+"""Each converter on a miniature raw copy laid out as docs/datasets.md describes, checked
+value by value against the prepared layout of docs/datasets.md §10."""
 
 import json
 

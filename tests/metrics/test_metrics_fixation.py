@@ -1,4 +1,4 @@
-"""Fixation metrics (METRICS.md part A) on tiny maps whose values are worked out by hand."""
+"""Fixation metrics (docs/metrics.md §A) on tiny maps whose values are worked out by hand."""
 
 import json
 import math
@@ -302,7 +302,7 @@ def test_fixation_density_is_the_mit_fourier_gaussian():
     expected = math.pi * s2 / 128**2 * np.exp(-math.pi**2 * s2 * d2 / 128**2)
     np.testing.assert_allclose(g, expected, rtol=0, atol=1e-15)
     sigma = 128 * math.sqrt(math.log(2)) / (8 * math.pi * math.sqrt(2))
-    assert sigma == pytest.approx(0.0234 * 128, rel=2e-3)  # METRICS.md rounds σ to 0.0234·n
+    assert sigma == pytest.approx(0.0234 * 128, rel=2e-3)  # docs/metrics.md rounds σ to 0.0234·n
 
 
 def test_fixation_density_filters_circularly_on_the_padded_grid():

@@ -1,4 +1,4 @@
-"""MATLAB imresize semantics (METRICS.md §A.0), checked against taps worked out by hand."""
+"""MATLAB imresize semantics (docs/metrics.md §A.0), checked against taps worked out by hand."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Salient-object metrics (METRICS.md part B): hand-worked P/R/F and PySODMetrics agreement."""
+"""Salient-object metrics (docs/metrics.md §B): hand-worked P/R/F and PySODMetrics agreement."""
 
 import json
 import math
@@ -82,7 +82,7 @@ def test_f_measure_helper_zero_numerator():
 
 
 def test_empty_mask_reference_behaviour():
-    # METRICS.md B.7, empty GT: F = 0 at every t, adpF = 0, MAE = mean p = 447/1020,
+    # docs/metrics.md §B.7, empty GT: F = 0 at every t, adpF = 0, MAE = mean p = 447/1020,
     # S = 1 - mean p, E_t = #(not B_t)/(N - 1 + EPS) = 0, 1/3, 2/3, 3/3 on the four
     # threshold ranges, wF = 0.
     r = evaluate((P4, np.zeros((2, 2), np.uint8)))
@@ -159,7 +159,7 @@ def test_prediction_of_other_size_is_resized_bilinear_on_uint8_and_channel_0_is_
 
 def test_s_measure_nan_for_zero_area_block_is_counted():
     # One-pixel object in the bottom-right corner: centroid (2, 2) -> cy = cx = 3 = H = W,
-    # so three of the four blocks are empty and the reference gives NaN (METRICS.md B.4).
+    # so three of the four blocks are empty and the reference gives NaN (docs/metrics.md §B.4).
     gt = np.zeros((3, 3), np.uint8)
     gt[2, 2] = 255
     pred = np.arange(9, dtype=np.uint8).reshape(3, 3) * 30

@@ -1,4 +1,4 @@
-"""ASNet's losses against values worked out by hand (paper Eqs. 1, 7–12; ASNET.md §2)."""
+"""ASNet's losses against values worked out by hand (paper Eqs. 1, 7–12; docs/model.md §2)."""
 
 import math
 

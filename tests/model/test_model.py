@@ -1,5 +1,5 @@
 """The `paper` configuration of `build_asnet`: outputs, widths, preprocessing, errors,
-saving and loading (issue 2)."""
+saving and loading (docs/model.md §1.1, docs/framework_notes.md §4)."""
 
 import h5py
 import keras
@@ -48,7 +48,7 @@ def test_predict_shapes_and_range_at_64px():
         assert np.all(value >= 0) and np.all(value <= 1), name
 
 
-# Trainable parameters, worked out from the layer widths of ASNET.md §1.1.
+# Trainable parameters, worked out from the layer widths of docs/model.md §1.1.
 VGG16_CONV_PARAMS = sum(
     9 * cin * cout + cout
     for cin, cout in [

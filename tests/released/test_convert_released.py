@@ -1,7 +1,7 @@
 """`asnet_keras.convert_released` on Keras 2-structured files built here with h5py.
 
 The authors' ASNet.h5 cannot be downloaded in tests; `tests/released_table.py` writes
-files of both Keras 2 layouts (RELEASED_MODEL.md §5.1, §5.2) filled with random arrays.
+files of both Keras 2 layouts (docs/released_model.md §5.1, §5.2) filled with random arrays.
 The converted model is built at 64 px (weights do not depend on the input size).
 """
 

@@ -1,4 +1,4 @@
-"""`LearningPrior` against a numpy implementation of RELEASED_MODEL.md §3."""
+"""`LearningPrior` against a numpy implementation of docs/released_model.md §3."""
 
 import math
 
@@ -10,7 +10,7 @@ from asnet_keras.released.layers import GaussianPriorInitializer, LearningPrior
 
 
 def numpy_prior(weights, height, width, eps=1e-7, clip=True):
-    """RELEASED_MODEL.md §3 steps 1–5 in float64: (H, W, n) maps."""
+    """docs/released_model.md §3 steps 1–5 in float64: (H, W, n) maps."""
     n = weights.size // 4
     mu_x, mu_y, sigma_x, sigma_y = (weights[b * n : (b + 1) * n] for b in range(4))
     if clip:
@@ -71,7 +71,7 @@ def test_clipping_is_applied_at_call_time():
 
 
 def test_sanity_example_rows_are_y_columns_are_x():
-    # RELEASED_MODEL.md §3: μx 0.25, μy 0.4, σx 0.1, σy 0.2 peaks at row 5, column 3.
+    # docs/released_model.md §3: μx 0.25, μy 0.4, σx 0.1, σy 0.2 peaks at row 5, column 3.
     weights = np.tile(np.array([0.25, 0.4, 0.1, 0.2])[:, None], (1, 16)).ravel()
     out = _run(weights, 14, 14)[0, :, :, 0]
     assert np.unravel_index(np.argmax(out), out.shape) == (5, 3)

@@ -1,4 +1,4 @@
-"""The `released` configuration against RELEASED_MODEL.md §1–§2 and §4 (the preprocessing).
+"""The `released` configuration against docs/released_model.md §1–§2 and §4 (the preprocessing).
 
 Built at 64 px (the weights do not depend on the input size) with a zeros recurrent
 initializer: Keras' orthogonal draw for the 512-wide ConvLSTM costs ~10 s on 2 cores and

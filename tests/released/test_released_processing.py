@@ -1,4 +1,4 @@
-"""main.py's pre- and post-processing (RELEASED_MODEL.md §4) without SciPy's imresize."""
+"""main.py's pre- and post-processing (docs/released_model.md §4) without SciPy's imresize."""
 
 import numpy as np
 import pytest

@@ -49,7 +49,6 @@ def test_notebook_uses_python3_kernel_and_one_parameters_cell_first(name):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", [])
     assert "os.environ.get(" in code[0].source
-    assert not any("../shared" in c.source for c in nb.cells)
 
 
 def test_every_notebook_exists():

@@ -1,5 +1,5 @@
 """Miniature raw copies of the eight datasets, built as the real downloads are
-(DATASETS.md §1-§8, docs/datasets_downloads.md §6).
+(docs/datasets.md §1-§8, docs/datasets_downloads.md §6).
 
 Each dataset is first described as its archives, ``{archive name: {member path: bytes}}``
 with the member paths the real archive has (e.g. SALICON's ``fixations.zip`` holds

@@ -1,4 +1,4 @@
-"""Scale-out on tf.distribute (issue 4, point 5): `--strategy mirrored` over two logical
+"""Scale-out on tf.distribute (docs/framework_notes.md §5): `--strategy mirrored` over two logical
 CPU devices and `--strategy multiworker` with two local workers (TF_CONFIG on
 127.0.0.1) each train a few steps to a finite loss.
 

@@ -1,4 +1,4 @@
-"""`python -m asnet_keras.train` (issue 4, points 2–4): a two-epoch run at 32 px on the
+"""`python -m asnet_keras.train` (docs/model.md §3): a two-epoch run at 32 px on the
 synthetic data, killed with SIGKILL in its second epoch and started again with the same
 command, must finish with every output of the run folder, a lower validation loss, and
 history and TensorBoard logs that continue the first process's."""

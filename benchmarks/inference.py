@@ -40,7 +40,7 @@ def build(kind, size):
     """The backbone alone, or ASNet with the given recurrence, random weights."""
     import keras
 
-    from asnet_keras import blocks
+    from asnet_keras.model import blocks
     from asnet_keras.model import build_asnet
 
     shape = (size, size, 3)

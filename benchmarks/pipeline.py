@@ -42,9 +42,9 @@ def main(argv=None):
     import keras
     import tensorflow as tf
 
-    from asnet_keras import data
+    from asnet_keras.data import pipeline as data
     from asnet_keras.model import build_asnet
-    from asnet_keras.train import make_step_functions
+    from asnet_keras.training.steps import make_step_functions
 
     datasets = [d for d in args.datasets.split(",") if d]
     root = args.data

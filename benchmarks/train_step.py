@@ -3,14 +3,14 @@
     python benchmarks/train_step.py                  # ~10 min on 2 cores
     python benchmarks/train_step.py --jit-compile on # the XLA measurement
 
-Prints one JSON line: median (and minimum) seconds per `train_on_batch` step of each graph,
+Prints one JSON line: median (and minimum) seconds per training step of each graph,
 `stock_over_static` (the speed-up of the static graph), and each graph's peak memory.
 
-The models are compiled as training compiles them (`asnet_keras.model.losses.compile_asnet`:
-Adam, one loss per output, the paper's full loss), with
+The step timed is the one the trainer runs (`asnet_keras.training.steps.single_device_step`,
+i.e. `make_step_functions`: Eq. 13, Adam, the paper's full loss), with
 `jit_compile=asnet_keras.performance.TRAIN_JIT_COMPILE` unless `--jit-compile` says
 otherwise. Inputs are one fixed random batch: raw pixels, a fixation map per image and
-binary masks at every output size. Timing interleaves the two graphs round by round after
+binary masks at every output size, every label present (weights 1). Timing interleaves the two graphs round by round after
 `--warmup` steps each (the first traces the step), so a change in the machine's load hits
 both alike. Memory: a child process per graph builds and compiles it, runs two steps and
 reports its peak resident set size (Linux `VmHWM`, MiB: Python, TensorFlow, model, optimizer
@@ -23,6 +23,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,12 +33,16 @@ import inference  # noqa: E402 - the helpers shared with the inference benchmark
 GRAPHS = ("static", "stock")
 
 
-def compiled(kind, size, jit):
-    from asnet_keras.model.losses import compile_asnet
+def trainer_step(kind, size, batch, jit):
+    """The trainer's step for the `kind` graph on one fixed batch: a no-argument callable."""
+    from asnet_keras.training.steps import single_device_step
 
     model = inference.build(kind, size)
-    compile_asnet(model, jit_compile=jit)
-    return model
+    step = single_device_step(model, batch, jit_compile=jit)
+    x, y = batch_for(model, batch, size)
+    targets = [y[name] for name in model.output_names]
+    weights = [np.ones(batch, "float32") for _ in targets]
+    return lambda: step(x, targets, weights)
 
 
 def batch_for(model, batch, size, seed=0):
@@ -55,10 +61,9 @@ def batch_for(model, batch, size, seed=0):
 
 
 def child(kind, size, batch, jit):
-    model = compiled(kind, size, jit)
-    x, y = batch_for(model, batch, size)
+    step = trainer_step(kind, size, batch, jit)
     for _ in range(2):
-        model.train_on_batch(x, y)
+        step()
     print(json.dumps({"peak_rss_mib": round(inference.peak_rss_mib(), 1)}))
 
 
@@ -86,9 +91,7 @@ def main(argv=None):
               "jit_compile": jit, "rounds": args.rounds, "machine": inference.machine()}
     functions = {}
     for kind in GRAPHS:
-        model = compiled(kind, args.size, jit)
-        x, y = batch_for(model, args.batch, args.size)
-        functions[kind] = lambda m=model, x=x, y=y: m.train_on_batch(x, y)
+        functions[kind] = trainer_step(kind, args.size, args.batch, jit)
         for _ in range(max(1, args.warmup)):
             functions[kind]()
     times = inference.time_interleaved(functions, args.rounds, 1)
@@ -101,7 +104,6 @@ def main(argv=None):
     report["machine"]["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     if not args.no_memory:
         functions.clear()
-        del model
         peaks = {}
         for kind in GRAPHS:
             result = subprocess.run(

@@ -107,3 +107,30 @@ def _per_sample(loss):
     import keras
 
     return loss.call if isinstance(loss, keras.losses.Loss) else loss
+
+
+def single_device_step(model, batch_size, *, loss_variant="full", learning_rate=1e-4,
+                       jit_compile=False):
+    """The trainer's training step on this process's default device, on fixed inputs.
+
+    For benchmarks and tests that must time or check exactly what `train` runs: the same
+    `make_step_functions` step, with an Adam optimizer built the trainer's way.
+
+    Returns:
+        `step(image, targets, weights) -> (1 + outputs,) numpy losses`, where targets and
+        weights are tuples in output order (as the input pipeline yields them).
+    """
+    import keras
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer.build(model.trainable_variables)
+    train_step, _ = make_step_functions(strategy, model, optimizer, loss_variant, batch_size,
+                                        jit_compile)
+
+    def step(image, targets, weights):
+        batch = tf.data.Dataset.from_tensors((image, tuple(targets), tuple(weights)))
+        return train_step(iter(strategy.experimental_distribute_dataset(batch))).numpy()
+
+    return step

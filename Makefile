@@ -16,7 +16,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test demo data synthetic train eval predict export convert-released \
+.PHONY: help setup test test-fast demo data synthetic train eval predict export convert-released \
         ablation notebooks bench bench-inference bench-train-step bench-pipeline bench-metrics clean
 
 help: ## List the targets
@@ -33,8 +33,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP) ## Run the whole test suite (creates .venv first if missing)
+test: $(STAMP) ## Run the whole test suite, what CI runs (creates .venv first if missing)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## The inner loop: every test not marked slow, on 2 workers (about 3 min)
+	$(PY) -m pytest -m "not slow" -n 2 -q $(PYTEST_ARGS)
 
 demo: $(STAMP) ## Main job on built-in synthetic data: generate, train, evaluate, report (demo_out/)
 	$(PY) -m asnet_keras.demo --out demo_out $(ARGS)

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.formatting import format_number, markdown_table, text_table
 from asnet_keras.model.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
 from asnet_keras.names import FINAL_OUTPUT
@@ -319,6 +320,8 @@ def build_parser():
 
 
 def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    quiet_tensorflow()
     args = build_parser().parse_args(argv)
     try:
         config = AblationConfig(**vars(args))

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY
 from asnet_keras.formatting import format_number, markdown_table
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
@@ -304,7 +305,8 @@ def run_demo(out, quick=False, settings=None, progress=True):
     return metrics
 
 
-def main(argv=None):
+def build_parser():
+    """The argparse parser of `python -m asnet_keras.demo`."""
     parser = argparse.ArgumentParser(
         prog="python -m asnet_keras.demo",
         description=(
@@ -319,7 +321,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes and two training steps: a one-minute pipeline check")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    quiet_tensorflow()
+    args = build_parser().parse_args(argv)
     metrics = run_demo(args.out, quick=args.quick, progress=not args.quiet)
     with open(os.path.join(args.out, "report", "README.md"), encoding="utf-8") as f:
         print(f.read())

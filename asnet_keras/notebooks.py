@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from asnet_keras._cli import quiet_tensorflow
+
 NOTEBOOKS = (
     "table2_fp_mit1003",
     "table3_fp_pascal_s",
@@ -141,6 +143,8 @@ def build_parser():
 
 
 def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    quiet_tensorflow()
     args = build_parser().parse_args(argv)
     names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
     try:

@@ -17,6 +17,8 @@ import pytest
 
 from data_prep.synthetic import make_synthetic
 
+pytestmark = pytest.mark.slow  # subprocess runs; `make test-fast` leaves them out
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -19,6 +19,8 @@ from asnet_keras import train as train_module
 from asnet_keras.training import loop, run_folder
 from data_prep.synthetic import make_synthetic
 
+pytestmark = pytest.mark.slow  # subprocess runs; `make test-fast` leaves them out
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYNTHETIC = "synthetic-fix,synthetic-sod,synthetic-both"
 STEPS = 3  # steps per epoch

@@ -8,7 +8,10 @@ writes, under OUT:
 - `saliency/<name>.png`: the salient-object map (`saliency_conv1`), uint8, image size;
 - `fixation/<name>.png`: the fixation map (`fixation`), uint8, image size (not written
   for a model without fixation head);
-- `overlay/<name>.jpg` with ``--overlay``: the saliency map in colour over the image.
+- `overlay/<name>.jpg` with ``--overlay``: the saliency map in colour over the image;
+- `crop-16x9/<name>.png` (one folder per ratio) with ``--crop 16:9,1:1``: the image cut to
+  the window of that aspect ratio keeping the most saliency mass (`asnet_keras.cropping`,
+  rule in `docs/serving.md §2`), and every box in `crops.json`.
 
 `<name>` is the file's stem (a second image with the same stem gets `-2`, `-3`, …).
 A folder argument contributes the image files directly inside it, sorted.
@@ -30,7 +33,7 @@ import sys
 import cv2
 import numpy as np
 
-from asnet_keras import inference
+from asnet_keras import cropping, inference
 from asnet_keras.metrics import to_uint8
 
 SALIENCY_OUTPUT = "saliency_conv1"
@@ -82,7 +85,7 @@ def overlay(image, saliency, alpha=0.5):
 
 
 def predict_files(model, files, out, *, batch_size=4, input_size=None, postprocess="default",
-                  write_overlay=False, progress=True):
+                  write_overlay=False, progress=True, crops=()):
     """Write the maps of `files` under `out`; return `(written, failures)`.
 
     Args:
@@ -95,6 +98,8 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
             (the authors' main.py pre- and post-processing).
         write_overlay: also write `overlay/<name>.jpg`.
         progress: show a progress bar.
+        crops: aspect ratios ("16:9" or `cropping.Aspect`): write each image's crops
+            (`cropping.write_crops`) and `out/crops.json`.
 
     Returns:
         `written`: list of (input path, dict kind → written path); `failures`: list of
@@ -121,7 +126,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
         preprocess = lambda image: released.released_preprocess(image, size)  # noqa: E731
 
     out_names = dict(zip(files, _unique_names(files)))
-    written, failures = [], []
+    written, failures, boxes = [], [], {}
     stream = inference.run_batches(model, files, read=inference.read_image,
                                    batch_size=batch_size, input_size=input_size,
                                    preprocess=preprocess)
@@ -144,11 +149,17 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
                 if kind == "saliency" and write_overlay:
                     done["overlay"] = _write(out, "overlay", out_names[path] + ".jpg",
                                              overlay(image, array)[:, :, ::-1])
+                if kind == "saliency" and crops:
+                    paths, boxes[path] = cropping.write_crops(out, out_names[path], image,
+                                                              array, crops)
+                    done.update(paths)
         except OSError as err:
             failures.append((path, f"{path}: cannot write its maps ({err})"))
             print(f"error: {path}: cannot write its maps ({err})", file=sys.stderr)
             continue
         written.append((path, done))
+    if crops:
+        cropping.write_crop_index(out, boxes)
     return written, failures
 
 
@@ -190,6 +201,11 @@ def build_parser():
     parser.add_argument("--postprocess", choices=POSTPROCESS, default="default",
                         help="'released': the authors' main.py resizing and min-max "
                         "stretch, for a model converted from their ASNet.h5")
+    parser.add_argument("--crop", type=cropping.aspects_argument, default=None,
+                        metavar="W:H[,W:H...]",
+                        help="also write the crop of each aspect ratio that keeps the most "
+                        "saliency (e.g. 16:9,1:1) to OUT/crop-16x9/<name>.png, boxes in "
+                        "OUT/crops.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -208,6 +224,7 @@ def main(argv=None):
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,
             postprocess=args.postprocess, write_overlay=args.overlay, progress=not args.quiet,
+            crops=args.crop or (),
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -65,13 +65,19 @@ def multipart(field, filename, data):
 
 @pytest.fixture(scope="module")
 def test_image(tmp_path_factory):
-    """A 200 × 120 picture: a soft gradient with a bright disc right of centre."""
+    """A 200 × 120 JPEG, a soft gradient with a bright disc right of centre, tagged with
+    EXIF orientation 6 ("rotate 90°", as phones write): a browser would show it 120 × 200,
+    the model reads it as stored, and the page must show what the maps line up with."""
+    from PIL import Image
+
     h, w = IMAGE_SHAPE
     ys, xs = np.mgrid[0:h, 0:w]
     image = np.stack([40 + 60 * xs / w, 70 + 50 * ys / h, np.full((h, w), 110.0)], -1)
     image[(xs - 140) ** 2 + (ys - 55) ** 2 < 28 ** 2] = (250, 200, 40)
-    path = tmp_path_factory.mktemp("upload") / "disc.png"
-    cv2.imwrite(str(path), image.astype(np.uint8)[:, :, ::-1])
+    path = tmp_path_factory.mktemp("upload") / "disc.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    Image.fromarray(image.astype(np.uint8)).save(path, quality=95, exif=exif.tobytes())
     return path
 
 
@@ -124,7 +130,7 @@ def test_cli_serves_maps_over_http(service, test_image):
     url, process, _ = service
     info = json.loads(request(url + "/info")[2])
     assert info["input_size"] == 64 and info["maps"] == ["saliency", "fixation"]
-    body, ctype = multipart("image", "disc.png", test_image.read_bytes())
+    body, ctype = multipart("image", "disc.jpg", test_image.read_bytes())
     status, headers, png = request(url + "/predict?map=fixation", body, ctype)
     assert status == 200 and headers["Content-Type"] == "image/png"
     array = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -146,8 +152,10 @@ def test_serve_usage_errors(tmp_path, capsys):
         assert stop.value.code == 2
 
 
-def _browser_or_skip():
-    """(chromium, chromedriver) paths, or skip saying what to install.
+@pytest.fixture(scope="module")
+def browser_paths():
+    """(chromium, chromedriver) paths, or skip saying what to install (before the service
+    is started for nothing).
 
     With ASNET_REQUIRE_BROWSER=1 (`make test-browser`) a missing piece fails instead.
     """
@@ -171,8 +179,8 @@ def _browser_or_skip():
 
 
 @pytest.mark.slow
-def test_page_in_headless_chromium(service, test_image, tmp_path):
-    chromium, chromedriver = _browser_or_skip()
+def test_page_in_headless_chromium(browser_paths, service, test_image, tmp_path):
+    chromium, chromedriver = browser_paths
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -213,7 +221,7 @@ def test_page_in_headless_chromium(service, test_image, tmp_path):
             assert natural(element_id) == (h, w), element_id
         assert canvas("overlay") == (h, w)
         # The crop shown is the service's box for 16:9 (the default), drawn at its size.
-        body, ctype = multipart("image", "disc.png", test_image.read_bytes())
+        body, ctype = multipart("image", "disc.jpg", test_image.read_bytes())
         box = json.loads(request(url + "/crop?aspect=16:9", body, ctype)[2])["crop"]
         assert canvas("crop") == (box["height"], box["width"]) == cropping.window_size(h, w, "16:9")
         assert f"x={box['x']}, y={box['y']}" in driver.find_element(By.ID, "crop-box").text
@@ -237,7 +245,8 @@ def test_page_in_headless_chromium(service, test_image, tmp_path):
                        .startswith(prefix))
         screenshot = os.environ.get("ASNET_BROWSER_SCREENSHOT") or str(tmp_path / "serve_page.png")
         os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
-        height = driver.execute_script("return document.documentElement.scrollHeight")
+        height = driver.execute_script(
+            "return Math.ceil(document.querySelector('footer').getBoundingClientRect().bottom)")
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {  # the whole page
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": 1400, "height": height, "scale": 1}})

@@ -146,6 +146,12 @@ def test_predict_json_by_accept_header_and_parameter(client, images, predicted):
             assert stats["centroid"]["y"] == pytest.approx((ys * values).sum() / values.sum(),
                                                            abs=1e-3)
             assert values[stats["peak"]["y"], stats["peak"]["x"]] == values.max()
+    # include_image: the image as decoded, which the maps line up with.
+    result = client.post("/predict?format=json&include_image=true",
+                         files=upload(folder, "colour.jpg")).json()
+    assert result["image"]["format"] == "png"
+    shown = png_array(base64.b64decode(result["image"]["base64"]))[..., ::-1]
+    np.testing.assert_array_equal(shown, inference.read_image(folder / "colour.jpg"))
     # Accept: image/png (or nothing) gives the PNG.
     response = client.post("/predict", files=upload(folder, "colour.jpg"),
                            headers={"Accept": "image/png"})

@@ -40,6 +40,7 @@ DEFAULT_MAX_BATCH = 8
 DEFAULT_BATCH_WAIT_MS = 5.0
 DEFAULT_MAX_UPLOAD_MB = 50
 RAW_TYPES = ("image/", "application/octet-stream")
+INLINE_PNG_PIXELS = 4_000_000  # /predict include_image: PNG up to this size, JPEG above
 ENV_OPTIONS = "ASNET_SERVE_OPTIONS"  # JSON of create_app_from_env's arguments (workers > 1)
 
 
@@ -322,13 +323,16 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
 
     @app.post("/predict")
     async def predict(request: Request, format: str | None = None, map: str = "saliency",
-                      crop: str | None = None, scale: float = 1.0):
+                      crop: str | None = None, scale: float = 1.0, include_image: bool = False):
         """The maps of the uploaded image at its own size.
 
         PNG (default, or `Accept: image/png`, or `?format=png`): the map named by `map`
         (saliency or fixation), uint8 grey. JSON (`Accept: application/json` or
         `?format=json`): every map as base64 PNG with its statistics; with
-        `?crop=16:9,1:1` also the crop boxes (`scale` as in /crop).
+        `?crop=16:9,1:1` also the crop boxes (`scale` as in /crop); with
+        `include_image=true` also the image as the service decoded it (`image`: PNG up to
+        4 megapixels, JPEG quality 95 above), which is what the maps align with (no EXIF
+        rotation), for a client to draw them on.
         """
         as_json = _wants_json(request, format)
         kind = service.check_map(map)
@@ -345,6 +349,10 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
                       "maps": {k: {"png_base64": base64.b64encode(_png(a)).decode("ascii"),
                                    "stats": map_statistics(a)} for k, a in maps.items()},
                       "batch": _batch_json(info)}
+            if include_image:
+                fmt = "png" if image.shape[0] * image.shape[1] <= INLINE_PNG_PIXELS else "jpeg"
+                result["image"] = {"format": fmt, "base64": base64.b64encode(
+                    _encode_rgb(image, fmt)).decode("ascii")}
             if aspects:
                 result["crop_map"] = "saliency"
                 result["crops"] = [b.to_dict() for b in _crop_boxes(maps["saliency"], aspects,

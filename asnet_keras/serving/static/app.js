@@ -1,7 +1,9 @@
 // The page of the ASNet service: upload an image, show its maps, overlay and crop.
 // Plain browser JavaScript, no build step. It calls POST /predict?format=json once per
-// image (maps, statistics and the crop boxes of the preset aspect ratios), and
-// POST /crop only for an aspect ratio typed by hand. body[data-state] is "idle",
+// image (maps, statistics, the crop boxes of the preset aspect ratios, and the image as
+// the service decoded it), and POST /crop only for an aspect ratio typed by hand.
+// The image shown is the service's decoded copy, not the file: browsers apply a JPEG's
+// EXIF rotation, the model does not, and the maps must line up with what is shown. body[data-state] is "idle",
 // "working", "done" or "error" (the browser test waits on it).
 "use strict";
 
@@ -14,12 +16,11 @@
     request: 0,        // id of the latest upload; older answers are dropped
     file: null,
     stem: "image",
-    imageOk: false,    // the browser could decode the upload (it cannot show TIFF, say)
+    imageOk: false,    // the image could be shown
     width: 0,
     height: 0,
     maps: {},          // kind -> HTMLImageElement of the map PNG
     crops: {},         // aspect label -> crop box from the service
-    imageUrl: null,
     blobUrls: [],
   };
 
@@ -224,7 +225,8 @@
     setState("working", `Computing the maps of ${file.name}…`);
     const form = new FormData();
     form.append("image", file, file.name);
-    const response = await fetch(`/predict?format=json&crop=${encodeURIComponent(PRESETS.join(","))}`,
+    const crops = encodeURIComponent(PRESETS.join(","));
+    const response = await fetch(`/predict?format=json&include_image=true&crop=${crops}`,
                                  { method: "POST", body: form });
     if (id !== state.request) return;
     if (!response.ok) {
@@ -238,10 +240,8 @@
     for (const box of result.crops || []) state.crops[box.aspect] = box;
 
     forgetBlobs();
-    if (state.imageUrl) URL.revokeObjectURL(state.imageUrl);
-    state.imageUrl = URL.createObjectURL(file);
     try {
-      await loadImage($("img-image"), state.imageUrl);
+      await loadImage($("img-image"), `data:image/${result.image.format};base64,${result.image.base64}`);
       state.imageOk = true;
     } catch (err) {
       state.imageOk = false;
@@ -267,7 +267,7 @@
     drawOverlay();
     await showCrop();
     if (id !== state.request) return;
-    const note = state.imageOk ? "" : " (this browser cannot display the image itself; the crop is drawn on the saliency map)";
+    const note = state.imageOk ? "" : " (the image could not be shown; the crop is drawn on the saliency map)";
     setState("done", `${file.name}: ${result.width} × ${result.height} px, ` +
       `${result.batch.inference_ms.toFixed(0)} ms in a batch of ${result.batch.size}.${note}`);
   }

@@ -14,10 +14,13 @@ WEIGHTS ?= $(OUT)
 RAW ?=
 ARGS ?=
 PYTEST_ARGS ?=
+BROWSER_SHOT ?= results/browser/serve_page.png
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test test-fast demo data synthetic train eval predict export convert-released \
-        ablation notebooks bench bench-inference bench-train-step bench-pipeline bench-metrics clean
+        ablation notebooks bench bench-inference bench-train-step bench-pipeline bench-metrics clean \
+        serve setup-browser test-browser bench-serve
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -58,6 +61,9 @@ eval: $(STAMP) ## Evaluate trained weights on the test sets (make eval WEIGHTS=.
 predict: $(STAMP) ## Saliency and fixation maps for your images (make predict WEIGHTS=... ARGS="IMAGES --out DIR")
 	$(PY) -m asnet_keras.predict --weights $(WEIGHTS) $(ARGS)
 
+serve: $(STAMP) ## HTTP service + page on http://127.0.0.1:8000/ (make serve WEIGHTS=...; ARGS="--port 9000")
+	$(PY) -m asnet_keras.serve --weights $(WEIGHTS) $(ARGS)
+
 export: $(STAMP) ## Portable stock-ConvLSTM model file (make export WEIGHTS=... ARGS="--out model.keras")
 	$(PY) -m asnet_keras.export $(WEIGHTS) $(ARGS)
 
@@ -84,6 +90,18 @@ bench-pipeline: $(STAMP) ## Input pipeline images/s against training images/s
 
 bench-metrics: $(STAMP) ## Every metric on 1,000 synthetic 400x300 maps
 	$(PY) benchmarks/metrics_speed.py $(ARGS)
+
+bench-serve: $(STAMP) ## Service load test on 127.0.0.1: batched vs one at a time (ARGS="--input-size 64")
+	$(PY) benchmarks/serve_load.py $(ARGS)
+
+setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sudo) and Selenium for the browser test
+	@command -v apt-get >/dev/null || { echo "make setup-browser uses apt-get (Debian/Ubuntu); elsewhere install Chromium, ChromeDriver and 'pip install -r requirements-browser.txt'"; exit 2; }
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+	$(PY) -m pip install --quiet -r requirements-browser.txt
+
+test-browser: $(STAMP) ## The page in headless Chromium against a running service; screenshot in results/browser/
+	ASNET_REQUIRE_BROWSER=1 ASNET_BROWSER_SCREENSHOT=$(BROWSER_SHOT) $(PY) -m pytest -p no:xdist -s -rs tests/serving/test_serve_browser.py $(PYTEST_ARGS)
 
 clean: ## Remove caches and demo output (keeps .venv, data and runs)
 	rm -rf .pytest_cache demo_out executed_notebooks

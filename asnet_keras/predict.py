@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.inference import cropping
 from asnet_keras.inference.loading import load_asnet
 from asnet_keras.inference.prediction import POSTPROCESS, collect_inputs, predict_files
 
@@ -47,6 +48,11 @@ def build_parser():
                         help="'released': the authors' main.py reading, resizing and "
                         "min-max stretch, for a model converted from their ASNet.h5 (grey "
                         "images are contrast-stretched before the network, as main.py did)")
+    parser.add_argument("--crop", type=cropping.aspects_argument, default=None,
+                        metavar="W:H[,W:H...]",
+                        help="also write the crop of each aspect ratio that keeps the most "
+                        "saliency (e.g. 16:9,1:1) to OUT/crop-16x9/<name>.png, boxes in "
+                        "OUT/crops.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -66,6 +72,7 @@ def main(argv=None):
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,
             postprocess=args.postprocess, write_overlay=args.overlay, progress=not args.quiet,
+            crops=args.crop or (),
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -11,7 +11,11 @@ writes, under OUT:
 - `saliency/<name>.png`: the salient-object map (`saliency_conv1`), uint8, image size;
 - `fixation/<name>.png`: the fixation map (`fixation`), uint8, image size (not written
   for a model without fixation head);
-- `overlay/<name>.jpg` with ``--overlay``: the saliency map in colour over the image.
+- `overlay/<name>.jpg` with ``--overlay``: the saliency map in colour over the image;
+- `crop-16x9/<name>.png` (one folder per ratio) with ``--crop 16:9,1:1``: the image cut to
+  the window of that aspect ratio keeping the most saliency mass
+  (`asnet_keras.inference.cropping`, rule in `docs/serving.md §2`), and every box in
+  `crops.json`.
 
 `<name>` is the file's stem (a second image with the same stem gets `-2`, `-3`, …).
 A folder argument contributes the image files directly inside it, sorted.
@@ -34,6 +38,7 @@ import sys
 import cv2
 import numpy as np
 
+from asnet_keras.inference import cropping
 from asnet_keras.inference.batches import model_input_size, output_names, run_batches
 from asnet_keras.inference.images import IMAGE_EXTENSIONS, read_image, upsample
 from asnet_keras.metrics import to_uint8
@@ -87,7 +92,7 @@ def overlay(image, saliency, alpha=0.5):
 
 
 def predict_files(model, files, out, *, batch_size=4, input_size=None, postprocess="default",
-                  write_overlay=False, progress=True):
+                  write_overlay=False, progress=True, crops=()):
     """Write the maps of `files` under `out`; return `(written, failures)`.
 
     Args:
@@ -100,6 +105,8 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
             (the authors' main.py pre- and post-processing).
         write_overlay: also write `overlay/<name>.jpg`.
         progress: show a progress bar.
+        crops: aspect ratios ("16:9" or `cropping.Aspect`): write each image's crops
+            (`cropping.write_crops`) and `out/crops.json`.
 
     Returns:
         `written`: list of (input path, dict kind → written path); `failures`: list of
@@ -129,7 +136,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
         read, display = read_image_released, display_rgb
 
     out_names = dict(zip(files, _unique_names(files)))
-    written, failures = [], []
+    written, failures, boxes = [], [], {}
     stream = run_batches(model, files, read=read,
                                    batch_size=batch_size, input_size=input_size,
                                    preprocess=preprocess)
@@ -152,11 +159,17 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
                 if kind == "saliency" and write_overlay:
                     done["overlay"] = _write(out, "overlay", out_names[path] + ".jpg",
                                              overlay(display(image), array)[:, :, ::-1])
+                if kind == "saliency" and crops:
+                    paths, boxes[path] = cropping.write_crops(out, out_names[path],
+                                                              display(image), array, crops)
+                    done.update(paths)
         except OSError as err:
             failures.append((path, f"{path}: cannot write its maps ({err})"))
             print(f"error: {path}: cannot write its maps ({err})", file=sys.stderr)
             continue
         written.append((path, done))
+    if crops:
+        cropping.write_crop_index(out, boxes)
     return written, failures
 
 

@@ -1,0 +1,183 @@
+"""Serve a trained ASNet over HTTP, with a page to try it.
+
+    python -m asnet_keras.serve --weights runs/asnet          # http://127.0.0.1:8000/
+    make serve WEIGHTS=runs/asnet
+
+The model is loaded once; then:
+
+    GET  /                       the page: drop an image, see its maps, overlay and crop
+    POST /predict                image upload (field "image") → saliency map PNG at the
+                                 image's size; ?map=fixation, or ?format=json for both
+                                 maps (base64 PNG) and their statistics
+    POST /crop?aspect=16:9       → the crop box keeping the most saliency mass
+                                 (?format=png|jpeg: the cropped image itself)
+    GET  /health, GET /info      liveness; model options, input size, backend, device
+
+Requests arriving together share a forward pass (up to --max-batch images collected for
+at most --batch-wait-ms). Bad uploads get a 4xx answer that says what is wrong; the
+service keeps running. Details: docs/serving.md.
+
+Exit status: 0 after a clean shutdown (Ctrl-C; on SIGTERM uvicorn shuts down the same
+way, then lets the signal end the process), 1 the server could not start (port in use?),
+2 usage error or a model that cannot be loaded.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS, POSTPROCESS
+
+DEFAULT_PORT = 8000
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+    return parse
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0-65535)")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m asnet_keras.serve",
+        description=(
+            "Serve a trained ASNet over HTTP: POST /predict (saliency and fixation maps of "
+            "an uploaded image, at its size), POST /crop?aspect=16:9 (saliency-aware crop), "
+            "GET /health, GET /info, and a page at / to try it in a browser."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  python -m asnet_keras.serve --weights runs/asnet\n"
+            "  curl -F image=@photo.jpg http://127.0.0.1:8000/predict -o saliency.png\n"
+            "  curl -F image=@photo.jpg 'http://127.0.0.1:8000/predict?map=fixation' "
+            "-o fixation.png\n"
+            "  curl -F image=@photo.jpg 'http://127.0.0.1:8000/crop?aspect=16:9'\n"
+            "Exit status: 0 clean shutdown, 1 the server could not start, 2 usage error or "
+            "unloadable model. See docs/serving.md."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--weights", required=True, metavar="RUN|FILE",
+                        help="trained model: run folder, .keras, .h5 or .weights.h5")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only; "
+                        "0.0.0.0 opens it to the network)")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                        help=f"TCP port (default {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=_positive(int), default=1,
+                        help="server processes, each with its own copy of the model "
+                        "(default 1; more only helps with more cores than one process uses)")
+    parser.add_argument("--max-batch", type=_positive(int), default=8,
+                        help="most images per forward pass; 1 = one at a time (default 8)")
+    parser.add_argument("--batch-wait-ms", type=_non_negative_float, default=5.0,
+                        help="how long a request waits for others to share its forward "
+                        "pass, in milliseconds (default 5)")
+    parser.add_argument("--max-pixels", type=_positive(int), default=DEFAULT_MAX_PIXELS,
+                        help=f"largest image accepted, width × height (default "
+                        f"{DEFAULT_MAX_PIXELS:,}); larger uploads get 413")
+    parser.add_argument("--max-upload-mb", type=_positive(float), default=50.0,
+                        help="largest upload accepted, in MiB (default 50)")
+    parser.add_argument("--input-size", type=_positive(int), default=None,
+                        help="model input side if the saved model has none (default 224)")
+    parser.add_argument("--postprocess", choices=POSTPROCESS, default="default",
+                        help="'released': the authors' main.py resizing and min-max stretch, "
+                        "for a model converted from their ASNet.h5 (as predict)")
+    parser.add_argument("--log-level", default="info",
+                        choices=("critical", "error", "warning", "info", "debug"),
+                        help="server log level (default info)")
+    return parser
+
+
+def app_options(args):
+    """The `create_app` keyword arguments the command line asks for."""
+    return {
+        "input_size": args.input_size,
+        "postprocess": args.postprocess,
+        "max_batch": args.max_batch,
+        "batch_wait_ms": args.batch_wait_ms,
+        "max_pixels": args.max_pixels,
+        "max_upload_bytes": int(args.max_upload_mb * (1 << 20)),
+    }
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    try:
+        import uvicorn
+
+        from asnet_keras.serving import app as serving_app
+    except ImportError as err:
+        print(f"error: {err.name or err} is not installed; run "
+              "`python -m pip install -r requirements.txt` (or make setup)", file=sys.stderr)
+        return 2
+
+    options = app_options(args)
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    try:
+        if args.workers == 1:
+            from asnet_keras.inference.loading import load_asnet
+
+            try:
+                model = load_asnet(args.weights)
+                app = serving_app.create_app(model, weights=args.weights, **options)
+            except (ValueError, FileNotFoundError, OSError) as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 2
+            print(f"Serving {model.name} ({app.state.service.engine.input_size} px input) on "
+                  f"{url} (page at /, API docs at /docs); Ctrl-C stops it.", flush=True)
+            uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        else:
+            if not os.path.exists(args.weights):
+                print(f"error: {args.weights}: no such model. Pass a training run folder "
+                      "(with best.keras), a .keras file or a .weights.h5 file.", file=sys.stderr)
+                return 2
+            os.environ[serving_app.ENV_OPTIONS] = json.dumps(
+                {"weights": os.path.abspath(args.weights), **options})
+            print(f"Serving {args.weights} with {args.workers} worker processes on {url} "
+                  "(each loads the model); Ctrl-C stops it.", flush=True)
+            uvicorn.run("asnet_keras.serving.app:create_app_from_env", factory=True,
+                        host=args.host, port=args.port, workers=args.workers,
+                        log_level=args.log_level)
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        return 0
+    except SystemExit as stop:  # uvicorn exits when it cannot bind or start
+        code = stop.code if isinstance(stop.code, int) else 1
+        if code:
+            print(f"error: the server could not start on {url} (is the port in use? try "
+                  "--port)", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The saliency service: an HTTP API and a page around one loaded ASNet.
+
+    python -m asnet_keras.serve --weights runs/asnet        # then open http://127.0.0.1:8000/
+
+Modules:
+    engine   uploads → images → network inputs → maps, exactly as `predict` computes them
+    batcher  requests arriving together share one forward pass (`MicroBatcher`)
+    app      the FastAPI routes (/, /predict, /crop, /health, /info) and `create_app`
+    static/  the page (plain HTML, CSS and JavaScript, served as is)
+
+See `docs/serving.md` for the API, the crop rule and the batching.
+
+Example (no server, through FastAPI's test client):
+    >>> from fastapi.testclient import TestClient
+    >>> from asnet_keras.serving import create_app
+    >>> with TestClient(create_app(model)) as client:
+    ...     png = client.post("/predict", files={"image": open("photo.jpg", "rb")}).content
+"""
+
+
+def create_app(model, **options):
+    """`asnet_keras.serving.app.create_app` (imported lazily: FastAPI is only needed here)."""
+    from asnet_keras.serving.app import create_app as _create_app
+
+    return _create_app(model, **options)
+
+
+__all__ = ["create_app"]

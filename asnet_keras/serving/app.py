@@ -1,0 +1,418 @@
+"""The HTTP application: FastAPI routes around one loaded model (`docs/serving.md §1`).
+
+    GET  /          the page (static/index.html): drop an image, see its maps and crop
+    GET  /health    {"status": "ok", ...} once the model is loaded
+    GET  /info      model options, input size, backend, device, versions, limits
+    POST /predict   an image → its saliency (or fixation) map as PNG, or both as JSON
+    POST /crop      an image → the crop box keeping the most saliency for an aspect ratio
+
+Uploads: multipart/form-data with the file in the field `image` (what the page and
+`curl -F image=@photo.jpg` send), or the raw file as the request body with an `image/*`
+or `application/octet-stream` content type (`curl --data-binary @photo.jpg`).
+Refused uploads get a 4xx JSON answer `{"detail": "<what is wrong and what to do>"}`:
+400 wrong or missing field / empty file, 411 no Content-Length, 413 over the byte or
+pixel limit, 415 not an image, 422 truncated or corrupt image or a bad parameter.
+
+Requests are answered concurrently; their forward passes are grouped by
+`batcher.MicroBatcher` (up to `max_batch` images within `batch_wait_ms`).
+"""
+
+import base64
+import json
+import os
+import time
+
+import cv2
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from asnet_keras.inference import cropping
+from asnet_keras.serving.batcher import MicroBatcher
+from asnet_keras.serving.engine import (
+    DEFAULT_MAX_PIXELS, MapEngine, UploadError, decode_upload, map_statistics)
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+UPLOAD_FIELD = "image"
+DEFAULT_MAX_BATCH = 8
+DEFAULT_BATCH_WAIT_MS = 5.0
+DEFAULT_MAX_UPLOAD_MB = 50
+RAW_TYPES = ("image/", "application/octet-stream")
+INLINE_PNG_PIXELS = 4_000_000  # /predict include_image: PNG up to this size, JPEG above
+ENV_OPTIONS = "ASNET_SERVE_OPTIONS"  # JSON of create_app_from_env's arguments (workers > 1)
+
+
+def _png(array):
+    ok, buf = cv2.imencode(".png", array)
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a PNG")
+    return buf.tobytes()
+
+
+def _encode_rgb(image, fmt):
+    ext = ".jpg" if fmt == "jpeg" else ".png"
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if fmt == "jpeg" else []
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(image[:, :, ::-1]), params)
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {fmt.upper()}")
+    return buf.tobytes()
+
+
+def describe_model(model, weights=None):
+    """The model's options as /info reports them: its `ASNetOptions` (from the training
+    run's config.json when there is one, else read off its weights,
+    `asnet_keras.model.weight_structure`) and a few facts of the run."""
+    from asnet_keras.inference.batches import output_names
+    from asnet_keras.inference.loading import read_run_config
+    from asnet_keras.model.options import ASNetOptions
+    from asnet_keras.model.weight_structure import options_from_model
+
+    config = read_run_config(weights) if weights else {}
+    if "input_size" in config:
+        options = ASNetOptions.from_json(config).to_json()
+    else:
+        options = options_from_model(model).to_json()
+    for key in ("variant", "input_size", "datasets", "epochs", "seed"):
+        if key in config:
+            options[f"run_{key}"] = config[key]
+    return {"name": model.name, "outputs": output_names(model),
+            "parameters": int(model.count_params()), "options": options}
+
+
+def _runtime():
+    import keras
+
+    info = {"backend": keras.backend.backend(), "keras": keras.__version__}
+    if info["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        devices = [d.name for d in tf.config.list_logical_devices()]
+        info.update(tensorflow=tf.__version__, devices=devices,
+                    device="GPU" if any("GPU" in d for d in devices) else "CPU")
+    else:
+        info.update(devices=[], device="unknown")
+    return info
+
+
+class Service:
+    """What the routes share: the engine, the batcher and the limits."""
+
+    def __init__(self, model, weights=None, input_size=None, postprocess="default",
+                 max_batch=DEFAULT_MAX_BATCH, batch_wait_ms=DEFAULT_BATCH_WAIT_MS,
+                 max_pixels=DEFAULT_MAX_PIXELS, max_upload_bytes=DEFAULT_MAX_UPLOAD_MB << 20,
+                 warm_up=True):
+        if int(max_pixels) < 1 or int(max_upload_bytes) < 1:
+            raise ValueError("max_pixels and max_upload_bytes must be at least 1")
+        self.engine = MapEngine(model, input_size=input_size, postprocess=postprocess)
+        self.batcher = MicroBatcher(self.engine.run, max_batch=max_batch,
+                                    max_wait_ms=batch_wait_ms)
+        self.weights = None if weights is None else os.fspath(weights)
+        self.max_pixels = int(max_pixels)
+        self.max_upload_bytes = int(max_upload_bytes)
+        self.started = time.time()
+        self.model_info = describe_model(model, self.weights)
+        self.runtime = _runtime()
+        if warm_up:
+            self.engine.warm_up((1, 2) if self.batcher.max_batch > 1 else (1,))
+
+    # ------------------------------------------------------------------ uploads
+    async def read_upload(self, request):
+        """The uploaded file's bytes (module docstring says the accepted forms)."""
+        length = request.headers.get("content-length")
+        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+        if length is None and not chunked:
+            raise UploadError(411, "no Content-Length header; send the image as a normal "
+                                   "upload (multipart/form-data, field 'image')")
+        if length is not None:
+            try:
+                length = int(length)
+            except ValueError:
+                raise UploadError(400, f"bad Content-Length header {length!r}") from None
+            if length > self.max_upload_bytes:
+                raise UploadError(413, f"upload too large: {length:,} bytes, the limit is "
+                                       f"{self.max_upload_bytes:,} (serve --max-upload-mb)")
+        ctype = request.headers.get("content-type", "").lower()
+        if ctype.startswith("multipart/form-data"):
+            return await self._read_multipart(request)
+        if ctype.startswith(RAW_TYPES):
+            return await self._read_body(request)
+        raise UploadError(400, f"unsupported Content-Type {ctype or '(none)'!r}: send "
+                               "multipart/form-data with the file in the field 'image' "
+                               "(curl -F image=@photo.jpg), or the raw file with Content-Type "
+                               "image/jpeg, image/png or application/octet-stream")
+
+    async def _read_body(self, request):
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_upload_bytes:
+                raise UploadError(413, f"upload too large: over {self.max_upload_bytes:,} "
+                                       "bytes (serve --max-upload-mb)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _read_multipart(self, request):
+        try:
+            form = await request.form(max_files=4, max_fields=16)
+        except HTTPException:
+            raise
+        except Exception as err:
+            raise UploadError(400, f"malformed multipart body ({err}); send the file in "
+                                   "the field 'image'") from None
+        try:
+            value = form.get(UPLOAD_FIELD)
+            if value is None:
+                fields = ", ".join(repr(k) for k in form.keys()) or "none"
+                raise UploadError(400, f"no field '{UPLOAD_FIELD}' in the upload (fields "
+                                       f"received: {fields}); send the file as "
+                                       f"{UPLOAD_FIELD}=@photo.jpg")
+            if isinstance(value, str):
+                raise UploadError(400, f"the field '{UPLOAD_FIELD}' holds text, not a file; "
+                                       "upload the image file itself")
+            data = await value.read()
+            if len(data) > self.max_upload_bytes:
+                raise UploadError(413, f"upload too large: {len(data):,} bytes, the limit "
+                                       f"is {self.max_upload_bytes:,} (serve --max-upload-mb)")
+            return data
+        finally:
+            await form.close()
+
+    # ------------------------------------------------------------------ maps
+    async def maps_for(self, request):
+        """Upload → (RGB image, dict kind → uint8 map at image size, BatchInfo)."""
+        data = await self.read_upload(request)
+        image = await run_in_threadpool(decode_upload, data, self.max_pixels)
+        network_image = image
+        if self.engine.postprocess == "released":  # main.py's reading (grey stays 2-D)
+            network_image = await run_in_threadpool(self.engine.released_view, data)
+        prepared = await run_in_threadpool(self.engine.prepare, network_image)
+        raw, info = await self.batcher.submit(prepared)
+        maps = await run_in_threadpool(self.engine.finish, raw, image.shape[:2])
+        return image, maps, info
+
+    def check_map(self, kind):
+        if kind not in ("saliency", "fixation"):
+            raise UploadError(422, f"map={kind!r}: pass 'saliency' or 'fixation'")
+        if kind not in self.engine.kinds:
+            raise UploadError(422, f"map={kind!r}: this model has no fixation head; "
+                                   "pass map=saliency")
+        return kind
+
+
+def _wants_json(request, fmt):
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in ("png", "json"):
+            raise UploadError(422, f"format={fmt!r}: pass 'png' or 'json'")
+        return fmt == "json"
+    accept = request.headers.get("accept", "").lower()
+    return "application/json" in accept and "image/png" not in accept
+
+
+def _timing_headers(image, info):
+    return {
+        "X-Image-Width": str(image.shape[1]), "X-Image-Height": str(image.shape[0]),
+        "X-Batch-Size": str(info.batch_size), "X-Queue-Ms": f"{info.queue_ms:.1f}",
+        "X-Inference-Ms": f"{info.inference_ms:.1f}",
+    }
+
+
+def _batch_json(info):
+    return {"size": info.batch_size, "queue_ms": round(info.queue_ms, 2),
+            "inference_ms": round(info.inference_ms, 2)}
+
+
+def _parse_aspects(text):
+    if text is None or not str(text).strip():
+        raise UploadError(422, "missing parameter 'aspect': pass e.g. ?aspect=16:9 "
+                               "(several: ?aspect=16:9,1:1)")
+    try:
+        aspects = cropping.parse_aspects(text)
+    except ValueError as err:
+        raise UploadError(422, str(err)) from None
+    if len(aspects) > 16:
+        raise UploadError(422, f"{len(aspects)} aspect ratios: pass at most 16")
+    return aspects
+
+
+def _crop_boxes(array, aspects, scale):
+    try:
+        return cropping.crop_boxes(array, aspects, scale)
+    except ValueError as err:
+        raise UploadError(422, str(err)) from None
+
+
+def create_app(model, *, weights=None, input_size=None, postprocess="default",
+               max_batch=DEFAULT_MAX_BATCH, batch_wait_ms=DEFAULT_BATCH_WAIT_MS,
+               max_pixels=DEFAULT_MAX_PIXELS, max_upload_bytes=DEFAULT_MAX_UPLOAD_MB << 20,
+               warm_up=True):
+    """The FastAPI application serving `model` (a loaded Keras ASNet).
+
+    Args:
+        model: the model, loaded once (`asnet_keras.inference.loading.load_asnet`).
+        weights: the path it came from (shown by /info; its run's config.json is read).
+        input_size: square input side if the model has none (default 224).
+        postprocess: "default" or "released" (as `predict --postprocess`).
+        max_batch: most images per forward pass (1 = one at a time).
+        batch_wait_ms: how long a request waits for others to share its pass.
+        max_pixels: largest image accepted, in pixels (413 above).
+        max_upload_bytes: largest upload accepted, in bytes (413 above).
+        warm_up: run the model once at batch 1 and 2 now, so no request pays for tracing.
+    """
+    import asnet_keras
+
+    service = Service(model, weights=weights, input_size=input_size, postprocess=postprocess,
+                      max_batch=max_batch, batch_wait_ms=batch_wait_ms, max_pixels=max_pixels,
+                      max_upload_bytes=max_upload_bytes, warm_up=warm_up)
+
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app):
+        service.batcher.start()
+        yield
+        await service.batcher.stop()
+
+    app = FastAPI(title="ASNet saliency service", version=asnet_keras.__version__,
+                  lifespan=lifespan,
+                  description="Saliency and fixation maps of ASNet (CVPR 2018), and "
+                              "saliency-aware crops. See docs/serving.md.")
+    app.state.service = service
+
+    @app.exception_handler(UploadError)
+    async def _upload_error(request, err):
+        return JSONResponse({"detail": err.message}, status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request, err):  # logged by uvicorn; the service goes on
+        return JSONResponse({"detail": f"internal error: {type(err).__name__}: {err}"},
+                            status_code=500)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(os.path.join(STATIC_DIR, "index.html"), media_type="text/html")
+
+    @app.get("/health")
+    async def health():
+        """Liveness: 200 with the model loaded."""
+        return {"status": "ok", "model_loaded": True,
+                "uptime_s": round(time.time() - service.started, 1),
+                "batches": service.batcher.stats()}
+
+    @app.get("/info")
+    async def info():
+        """Model options, input size, backend, device, versions and the service limits."""
+        return {
+            "version": asnet_keras.__version__,
+            "weights": service.weights,
+            "model": service.model_info,
+            "input_size": service.engine.input_size,
+            "maps": list(service.engine.kinds),
+            "postprocess": service.engine.postprocess,
+            **service.runtime,
+            "limits": {"max_batch": service.batcher.max_batch,
+                       "batch_wait_ms": service.batcher.max_wait * 1000,
+                       "max_pixels": service.max_pixels,
+                       "max_upload_bytes": service.max_upload_bytes},
+            "upload_field": UPLOAD_FIELD,
+        }
+
+    @app.post("/predict")
+    async def predict(request: Request, format: str | None = None, map: str = "saliency",
+                      crop: str | None = None, scale: float = 1.0, include_image: bool = False):
+        """The maps of the uploaded image at its own size.
+
+        PNG (default, or `Accept: image/png`, or `?format=png`): the map named by `map`
+        (saliency or fixation), uint8 grey. JSON (`Accept: application/json` or
+        `?format=json`): every map as base64 PNG with its statistics; with
+        `?crop=16:9,1:1` also the crop boxes (`scale` as in /crop); with
+        `include_image=true` also the image as the service decoded it (`image`: PNG up to
+        4 megapixels, JPEG quality 95 above), which is what the maps align with (no EXIF
+        rotation), for a client to draw them on.
+        """
+        as_json = _wants_json(request, format)
+        kind = service.check_map(map)
+        aspects = _parse_aspects(crop) if crop is not None else []
+        image, maps, info = await service.maps_for(request)
+        if not as_json:
+            body = await run_in_threadpool(_png, maps[kind])
+            return Response(body, media_type="image/png", headers={
+                **_timing_headers(image, info), "X-Map": kind,
+                "Content-Disposition": f'inline; filename="{kind}.png"'})
+
+        def build():
+            result = {"width": int(image.shape[1]), "height": int(image.shape[0]),
+                      "maps": {k: {"png_base64": base64.b64encode(_png(a)).decode("ascii"),
+                                   "stats": map_statistics(a)} for k, a in maps.items()},
+                      "batch": _batch_json(info)}
+            if include_image:
+                fmt = "png" if image.shape[0] * image.shape[1] <= INLINE_PNG_PIXELS else "jpeg"
+                result["image"] = {"format": fmt, "base64": base64.b64encode(
+                    _encode_rgb(image, fmt)).decode("ascii")}
+            if aspects:
+                result["crop_map"] = "saliency"
+                result["crops"] = [b.to_dict() for b in _crop_boxes(maps["saliency"], aspects,
+                                                                    scale)]
+            return result
+
+        return JSONResponse(await run_in_threadpool(build), headers=_timing_headers(image, info))
+
+    @app.post("/crop")
+    async def crop(request: Request, aspect: str | None = None, scale: float = 1.0,
+                   map: str = "saliency", format: str = "json", include_image: bool = False):
+        """The crop of aspect ratio `aspect` that keeps the most mass of the map `map`.
+
+        JSON (default): `crop` (x, y, width, height in image pixels, mass, mass_fraction)
+        and `crops` (one per aspect of a comma list), each with `image_base64` (PNG)
+        when `include_image=true`. `format=png|jpeg`: the cropped image itself (one
+        aspect), its box in the `X-Crop-Box` header as x,y,width,height.
+        """
+        aspects = _parse_aspects(aspect)
+        kind = service.check_map(map)
+        fmt = str(format).lower()
+        if fmt not in ("json", "png", "jpeg"):
+            raise UploadError(422, f"format={format!r}: pass json, png or jpeg")
+        if fmt != "json" and len(aspects) != 1:
+            raise UploadError(422, f"format={fmt} returns one image: pass a single aspect")
+        if not 0 < scale <= 1:
+            raise UploadError(422, f"scale={scale}: pass a fraction of the largest crop in (0, 1]")
+        image, maps, info = await service.maps_for(request)
+        boxes = await run_in_threadpool(_crop_boxes, maps[kind], aspects, scale)
+        headers = _timing_headers(image, info)
+        if fmt != "json":
+            box = boxes[0]
+            body = await run_in_threadpool(_encode_rgb, box.crop(image), fmt)
+            headers["X-Crop-Box"] = f"{box.x},{box.y},{box.width},{box.height}"
+            headers["Content-Disposition"] = (f'inline; filename="crop-{aspects[0].tag}.'
+                                              f'{"jpg" if fmt == "jpeg" else "png"}"')
+            return Response(body, media_type=f"image/{fmt}", headers=headers)
+
+        def build():
+            crops = []
+            for box in boxes:
+                entry = box.to_dict()
+                if include_image:
+                    entry["image_base64"] = base64.b64encode(
+                        _encode_rgb(box.crop(image), "png")).decode("ascii")
+                crops.append(entry)
+            return {"width": int(image.shape[1]), "height": int(image.shape[0]), "map": kind,
+                    "scale": scale, "crop": crops[0], "crops": crops, "batch": _batch_json(info)}
+
+        return JSONResponse(await run_in_threadpool(build), headers=headers)
+
+    return app
+
+
+def create_app_from_env():
+    """App factory for `uvicorn --factory` (serve --workers N): each worker process loads
+    the model itself, from the JSON options in the ASNET_SERVE_OPTIONS variable."""
+    from asnet_keras.inference.loading import load_asnet
+
+    options = json.loads(os.environ[ENV_OPTIONS])
+    weights = options.pop("weights")
+    model = load_asnet(weights)
+    return create_app(model, weights=weights, **options)

@@ -36,7 +36,7 @@ import sys
 import cv2
 import numpy as np
 
-from asnet_keras import inference, prepared
+from asnet_keras import inference, pred_dir_checks, prepared
 from asnet_keras.metrics import (
     FixationEvaluator,
     SalientObjectEvaluator,
@@ -52,7 +52,7 @@ PRED_DIR_UPSAMPLING = (
     "none: maps scored as read; a map whose size differs from the ground truth is "
     "resized by the metrics (MATLAB imresize for fixation maps, bilinear for salient-object maps)"
 )
-MAP_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+MAP_EXTENSIONS = pred_dir_checks.MAP_EXTENSIONS
 TRAINED_ON_ASNET = ("dut-omron",)  # ASNet's own training sets that are also SOD test sets
 
 # Paper row names of each output (Tables 2–5).
@@ -348,16 +348,25 @@ def evaluate_pred_dir(
     name=None,
     progress=True,
     batch_size=None,
+    allow_missing=False,
+    max_map_shrink=pred_dir_checks.DEFAULT_MAX_SHRINK,
 ):
     """Score a folder of precomputed maps (any method) against prepared datasets.
 
     Maps are grey images named by image id: `pred_dir/<dataset>/<id>.png` (any of
     `MAP_EXTENSIONS`), or `pred_dir/<id>.png` when one dataset is scored. A colour map
     is read through its first (red) channel, 16-bit maps are scaled to 8 bits. Every id
-    of the split must have a map. The map is scored under the key ``"maps"`` in both
-    sections; sizes that differ from the ground truth are resized by the metrics.
+    of the split must have a map (`allow_missing`: score those that have one). The map
+    is scored under the key ``"maps"`` in both sections; sizes that differ from the
+    ground truth are resized by the metrics. Maps of a suspicious size, files matching
+    no id and missing maps are named in warnings and in `results.json`
+    (`pred_dir_checks`; docs/data_integrity.md §6).
 
-    Args and return value as in `evaluate_model` (`batch_size` is only recorded).
+    Args and return value as in `evaluate_model` (`batch_size` is only recorded), plus:
+        allow_missing: score the images that have maps instead of raising
+            FileNotFoundError; the missing ones are counted and named.
+        max_map_shrink: flag maps smaller than their ground truth by more than this
+            factor on a side (maps whose aspect ratio differs are always flagged).
     """
     datasets = _dataset_list(datasets)
     prepared.check_prepared(data, datasets, split)
@@ -370,18 +379,22 @@ def evaluate_pred_dir(
     for dataset in datasets:
         samples = _limit(prepared.samples(data, dataset, split), limit)
         folder = _pred_folder(pred_dir, dataset, len(datasets))
-        paths = _map_paths(folder, samples, dataset)
+        checks = pred_dir_checks.PredDirChecks(folder, dataset, split, max_map_shrink,
+                                               allow_missing)
+        pairs = checks.match(samples, prepared.read_ids(data, dataset, split))
         has_fix, has_mask = _label_presence(samples)
         scorer = DatasetScorer(
             data, dataset, split, [PRED_DIR_KEY] if has_fix else [],
             [PRED_DIR_KEY] if has_mask else [], seed=seed, jitter=jitter, n_splits=n_splits,
         )
         bar = _progress(len(samples), f"{dataset} ({label})", progress)
-        for sample, path in zip(samples, paths):
-            scorer.add(sample, {PRED_DIR_KEY: read_map(path)})
+        for sample, path in pairs:
+            array = read_map(path)
+            checks.check_size(sample, path, array.shape[:2])
+            scorer.add(sample, {PRED_DIR_KEY: array})
             bar.update(1)
         bar.close()
-        warnings = _scorer_warnings(scorer)
+        warnings = _scorer_warnings(scorer) + checks.warnings()
         if dataset in TRAINED_ON_ASNET:
             warnings.append(
                 f"'{dataset}' is one of ASNet's training sets (paper §3.3): if these maps "
@@ -391,6 +404,7 @@ def evaluate_pred_dir(
         settings = _settings(PRED_DIR_UPSAMPLING, None, batch_size, seed, jitter, n_splits,
                              [PRED_DIR_KEY], limit)
         all_results[dataset] = _assemble(dataset, split, scorer, source, settings, warnings)
+        all_results[dataset]["pred_dir_checks"] = checks.to_json()
     if out is not None:
         write_outputs(all_results, out, label)
     return all_results
@@ -438,26 +452,6 @@ def _pred_folder(pred_dir, dataset, n_datasets):
         f"--pred-dir {pred_dir}: no subfolder '{dataset}'. With several datasets, put "
         f"each dataset's maps in {pred_dir}/<dataset>/<id>.png."
     )
-
-
-def _map_paths(folder, samples, dataset):
-    """The map file of every sample, in order; FileNotFoundError naming missing ones."""
-    available = {}
-    for entry in sorted(os.listdir(folder)):
-        stem, ext = os.path.splitext(entry)
-        if ext.lower() in MAP_EXTENSIONS:
-            rank = MAP_EXTENSIONS.index(ext.lower())
-            if stem not in available or rank < available[stem][0]:
-                available[stem] = (rank, os.path.join(folder, entry))
-    missing = [s.id for s in samples if s.id not in available]
-    if missing:
-        shown = ", ".join(f"{i}.png" for i in missing[:5])
-        raise FileNotFoundError(
-            f"{folder}: {len(missing)} of {len(samples)} {dataset} images have no map "
-            f"(e.g. {shown}). Maps must be named by image id, as in "
-            f"{dataset}/<split>/list.txt."
-        )
-    return [available[s.id][1] for s in samples]
 
 
 def _scorer_warnings(scorer):
@@ -652,6 +646,14 @@ def build_parser():
     parser.add_argument("--n-splits", type=int, default=100, help="sAUC splits (MIT: 100)")
     parser.add_argument("--no-jitter", action="store_true", help="AUC-Judd without jitter (exact ties)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N images per dataset")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="--pred-dir: score the images that have a map; the missing ones "
+                        "are counted and named in results.json (default: a missing map stops "
+                        "the evaluation)")
+    parser.add_argument("--max-map-shrink", type=float, default=pred_dir_checks.DEFAULT_MAX_SHRINK,
+                        help="--pred-dir: warn about maps smaller than their ground truth by "
+                        "more than this factor on a side (0: off; maps of another aspect ratio "
+                        "are always named) (default: %(default)s)")
     parser.add_argument("--name", default=None, help="label of the method in tables and plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -670,7 +672,8 @@ def main(argv=None):
                                      all_outputs=args.all_outputs, **common)
         else:
             results = evaluate_pred_dir(args.pred_dir, args.data, args.datasets, args.out,
-                                        **common)
+                                        allow_missing=args.allow_missing,
+                                        max_map_shrink=args.max_map_shrink, **common)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -20,7 +20,10 @@ model converted from their `ASNet.h5` (`asnet_keras.released`): its input resizi
 its min–max stretched output (`released_preprocess` / `released_postprocess`).
 
 A file that cannot be read is reported by name on stderr and skipped; the exit status
-is 0 if every image was written, 1 if any failed, 2 for a usage error.
+is 0 if every image was written, 1 if any failed, 2 for a usage error. Every map is
+written completely or not at all (temporary file + rename); when the disk is full the
+run stops with a message, and a map written by an earlier run under the same name
+stays as it was (docs/data_integrity.md §5).
 """
 
 import argparse
@@ -30,7 +33,7 @@ import sys
 import cv2
 import numpy as np
 
-from asnet_keras import inference
+from asnet_keras import atomic_files, inference
 from asnet_keras.metrics import to_uint8
 
 SALIENCY_OUTPUT = "saliency_conv1"
@@ -144,6 +147,12 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
                 if kind == "saliency" and write_overlay:
                     done["overlay"] = _write(out, "overlay", out_names[path] + ".jpg",
                                              overlay(image, array)[:, :, ::-1])
+        except atomic_files.OutputWriteError as err:
+            if err.no_room:
+                raise  # every further map would fail the same way: stop the run
+            failures.append((path, str(err)))
+            print(f"error: {err}", file=sys.stderr)
+            continue
         except OSError as err:
             failures.append((path, f"{path}: cannot write its maps ({err})"))
             print(f"error: {path}: cannot write its maps ({err})", file=sys.stderr)
@@ -154,8 +163,10 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
 
 def _write(out, kind, filename, array):
     path = os.path.join(out, kind, filename)
-    if not cv2.imwrite(path, array):
-        raise OSError(f"OpenCV could not write {path}")
+    ok, encoded = cv2.imencode(os.path.splitext(filename)[1], array)
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path}")
+    atomic_files.atomic_write_bytes(path, encoded.tobytes())
     return path
 
 
@@ -212,6 +223,10 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except atomic_files.OutputWriteError as err:
+        print(f"error: {err}\nStopped: the maps of the images before this one are written.",
+              file=sys.stderr)
+        return 1
     n_failed = len(failures) + len(problems)
     print(f"{len(written)} of {len(files)} images written to {args.out}/"
           + (f"; {n_failed} failed (see above)" if n_failed else ""))

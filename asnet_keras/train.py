@@ -23,7 +23,15 @@ Run folder (`--out`):
     best.{keras,h5,weights.h5}  the epoch with the lowest val_loss so far
     backup/                     tf.train checkpoints every `--backup-every` steps and at
                                 each epoch end (model, optimizer, step, epoch sums)
+    skipped_samples.json        samples left out as unreadable (--on-bad-sample skip)
+    train.lock                  held while a process trains into the folder
     finished.json               written last when training ends normally
+
+Bad data and full disks (docs/data_integrity.md): before the first step the files the
+run reads are verified (`--verify-data`, cached per dataset); a file that fails later
+is named, and the run stops with its last backup intact (or skips the sample with
+`--on-bad-sample skip`); a second run into the same folder is refused; a backup or
+model file that cannot be written completely leaves the previous one and stops the run.
 
 Resuming: run the same command again. A run killed at any point (even `kill -9`)
 restarts from its last backup — epoch, step within the epoch, optimizer state (and so
@@ -46,11 +54,10 @@ import inspect
 import json
 import math
 import os
-import shutil
 import sys
 import time
 
-from asnet_keras import prepared
+from asnet_keras import atomic_files, bad_samples, prepared, run_lock, verify_data
 
 PAPER_DATASETS = ("salicon", "thus10k", "dut-omron")
 STRATEGIES = ("none", "mirrored", "multiworker")
@@ -59,7 +66,7 @@ RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.
 # Fields that may differ between a run and its resumption.
 RESUMABLE_CHANGES = (
     "verbose", "epochs", "patience", "backup_every", "jit_compile", "strategy", "cpu_devices",
-    "replicas",
+    "replicas", "verify_data", "on_bad_sample",
 )
 MAX_EPOCHS = 1000  # length of the validation-loss record kept in the backup
 
@@ -101,6 +108,8 @@ class TrainConfig:
     augment: bool = True  # flips and ±rotation_degrees rotations (paper §3.3)
     rotation_degrees: float = 10.0  # paper: "rotation", range unsaid
     backup_every: int = 100  # steps between backups (plus one at each epoch end)
+    verify_data: str = verify_data.DEFAULT_MODE  # full | quick | off, before the first step
+    on_bad_sample: str = "stop"  # stop | skip: an unreadable sample met in training
     jit_compile: bool = False  # XLA-compile the training step
     verbose: int = 1  # 1: progress bar, 0: one line per epoch
 
@@ -153,6 +162,14 @@ _HELP = {
     "augment": "flip and rotate training images (paper §3.3)",
     "rotation_degrees": "rotations are uniform in +-this many degrees",
     "backup_every": "steps between backups of the training state (resume loses at most these)",
+    "verify_data": "before the first step, check every file the run reads: quick (headers, "
+    "sizes and completeness, no pixel decoding; seconds for the paper's ~25,000 images, a "
+    "few minutes from a cold disk), full (also decode every pixel; minutes) or off; "
+    "verified files are remembered, so a resumed run re-checks only what changed "
+    "(docs/data_integrity.md §1-2)",
+    "on_bad_sample": "an unreadable sample (found by the check or in training): stop (name "
+    "it; the same command resumes after the repair) or skip (leave it out, counted in "
+    "history.csv and finished.json) (docs/data_integrity.md §3)",
     "jit_compile": "XLA-compile the training step",
     "verbose": "1: Keras progress bar; 0: one line per epoch",
 }
@@ -188,6 +205,8 @@ def build_parser():
             "mixed_precision": MIXED_PRECISION,
             "strategy": STRATEGIES,
             "recurrence": ("static", "stock"),
+            "verify_data": verify_data.MODES,
+            "on_bad_sample": bad_samples.ON_BAD_SAMPLE,
         }
         if field.name in choices:
             kwargs["choices"] = choices[field.name]
@@ -205,7 +224,8 @@ def main(argv=None):
     config = parse_args(argv)
     try:
         train(config)
-    except (ValueError, TrainingDiverged) as error:
+    except (ValueError, TrainingDiverged, bad_samples.BadSampleError, run_lock.RunLocked,
+            atomic_files.OutputWriteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
@@ -232,6 +252,11 @@ def check_config(config):
         raise ValueError("datasets is empty: pass e.g. --datasets salicon,thus10k,dut-omron.")
     if config.variant == "wo_fixation" and config.fixation_28:
         raise ValueError("--fixation-28 needs the fixation head: not with --variant wo_fixation.")
+    if config.verify_data not in verify_data.MODES:
+        raise ValueError(f"verify_data={config.verify_data!r}: pass one of {verify_data.MODES}.")
+    if config.on_bad_sample not in bad_samples.ON_BAD_SAMPLE:
+        raise ValueError(f"on_bad_sample={config.on_bad_sample!r}: pass one of "
+                         f"{bad_samples.ON_BAD_SAMPLE}.")
     # Missing datasets stop the run here, before any work, naming the data_prep command.
     prepared.check_prepared(config.data, config.datasets)
 
@@ -325,21 +350,22 @@ def read_history(path):
     with open(path, newline="", encoding="utf-8") as f:
         rows = []
         for row in csv.DictReader(f):
-            parsed = {k: float(v) for k, v in row.items()}
+            parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
             parsed["epoch"] = int(parsed["epoch"])
+            if bad_samples.HISTORY_COLUMN in parsed:  # a count, written back as an int
+                parsed[bad_samples.HISTORY_COLUMN] = int(parsed[bad_samples.HISTORY_COLUMN])
             rows.append(parsed)
         return rows
 
 
 def write_history(path, rows, columns):
-    """Write history.csv atomically."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-    os.replace(tmp, path)
+    """Write history.csv atomically (docs/data_integrity.md §5)."""
+    with atomic_files.atomic_output(path, fsync=True) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
 
 
 def best_so_far(rows):
@@ -353,30 +379,26 @@ def best_so_far(rows):
 
 
 def _save_model_files(model, out, prefix):
-    """Write prefix.keras, prefix.h5 and prefix.weights.h5 atomically (temp + rename)."""
+    """Write prefix.keras, prefix.h5 and prefix.weights.h5 atomically (temp + rename; a
+    full disk leaves the previous files and raises OutputWriteError)."""
     for suffix in (".keras", ".h5", ".weights.h5"):
         final = os.path.join(out, prefix + suffix)
-        tmp = os.path.join(out, ".tmp-" + prefix + suffix)
-        if suffix == ".weights.h5":
-            model.save_weights(tmp)
-        else:
-            model.save(tmp)
-        os.replace(tmp, final)
+        with atomic_files.atomic_output(final, fsync=True) as tmp:  # keeps the suffix
+            if suffix == ".weights.h5":
+                model.save_weights(tmp)
+            else:
+                model.save(tmp)
 
 
 def _copy_model_files(out, source, target):
     for suffix in (".keras", ".h5", ".weights.h5"):
-        tmp = os.path.join(out, ".tmp-" + target + suffix)
-        shutil.copyfile(os.path.join(out, source + suffix), tmp)
-        os.replace(tmp, os.path.join(out, target + suffix))
+        atomic_files.atomic_copy(os.path.join(out, source + suffix),
+                                 os.path.join(out, target + suffix), fsync=True)
 
 
 def _write_json(path, content):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    atomic_files.atomic_write_text(path, json.dumps(content, indent=2, sort_keys=True) + "\n",
+                                   fsync=True)
 
 
 def _check_resumable(out, content):
@@ -427,6 +449,11 @@ def train(config):
             folder made with another configuration.
         TrainingDiverged: the loss or weights became NaN/inf; the run stops, and the
             files written before stay as they were.
+        run_lock.RunLocked: another process trains into `config.out`.
+        verify_data.DataProblems: unreadable data found before the first step.
+        bad_samples.BadSampleError: a sample failed to load in training (stop mode).
+        atomic_files.OutputWriteError: a file could not be written (full disk); the
+            previous version is intact.
     """
     if isinstance(config, dict):
         config = TrainConfig(**config)
@@ -437,21 +464,32 @@ def train(config):
         print(f"{out} has already finished ({paths['finished']}); nothing to do.")
         return paths
 
-    strategy = make_strategy(config)  # before any other TensorFlow op
-    import keras
+    # docs/data_integrity.md §4 and §1: one process per run folder; data checked before
+    # any TensorFlow work.
+    with run_lock.run_lock(out, run_lock.lock_name(config.strategy)):
+        atomic_files.remove_stale_temporaries(out)  # of a run killed while writing
+        guard = bad_samples.BadSampleGuard(config, out)
+        guard.verify_before_training()
+        strategy = make_strategy(config)  # before any other TensorFlow op
+        import keras
 
-    from asnet_keras import data
+        from asnet_keras import data
 
-    policy = keras.mixed_precision.global_policy().name
-    if config.mixed_precision != "none":
-        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
-    try:
-        return _train(config, strategy, out, paths, data)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
+        policy = keras.mixed_precision.global_policy().name
+        if config.mixed_precision != "none":
+            keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
+        try:
+            return _train(config, strategy, out, paths, data, guard)
+        except Exception as error:  # a full disk anywhere (TensorBoard too): one message
+            if atomic_files.is_no_room(error) and not isinstance(
+                    error, atomic_files.OutputWriteError):
+                raise atomic_files.as_write_error(out, error) from error
+            raise
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
 
 
-def _train(config, strategy, out, paths, data):
+def _train(config, strategy, out, paths, data, guard):
     import keras
     import tensorflow as tf
 
@@ -460,11 +498,13 @@ def _train(config, strategy, out, paths, data):
     is_chief, worker = worker_role(strategy)
     replicas = strategy.num_replicas_in_sync
     say = print if is_chief else (lambda *a, **k: None)
+    guard.bind(is_chief, say)
 
-    n_train, n_val = data.count_images(config.data, config.datasets)
+    n_train, n_val = data.count_images(config.data, config.datasets, guard.keys)
     steps_per_epoch = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
     validation = {
-        name: how for name, (_, _, how) in data.training_samples(config.data, config.datasets).items()
+        name: how for name, (_, _, how)
+        in data.training_samples(config.data, config.datasets, guard.keys).items()
     }
     options, loss_variant = model_options(config)
     content = run_config_json(config, {
@@ -539,6 +579,7 @@ def _train(config, strategy, out, paths, data):
     columns = (
         ["epoch", "lr", "loss"] + [f"{n}_loss" for n in output_names]
         + ["val_loss"] + [f"val_{n}_loss" for n in output_names]
+        + [bad_samples.HISTORY_COLUMN]
     )
     if is_chief:
         write_history(paths["history"], history, columns)
@@ -546,21 +587,32 @@ def _train(config, strategy, out, paths, data):
     total_steps = config.epochs * steps_per_epoch
     if _should_stop(_record_rows(val_record, done_epochs), done_epochs, config):
         return _finish(config, paths, _record_rows(val_record, done_epochs), done_epochs,
-                       is_chief, say)
+                       is_chief, say, guard)
 
     # ------------------------------------------------------------------ data
     global_batch = config.batch_size
-    train_ds = data.training_dataset(
-        config.data, config.datasets, output_names, size, global_batch,
-        seed=config.seed, augment_data=config.augment,
-        rotation_degrees=config.rotation_degrees,
-        start_step=start, steps=max(1, total_steps - start),
-    )
-    val_ds = data.validation_dataset(
-        config.data, config.datasets, output_names, size, global_batch, pad_to_batch=True
-    )
-    train_iter = iter(strategy.experimental_distribute_dataset(train_ds))
-    dist_val = strategy.experimental_distribute_dataset(val_ds)
+
+    def train_stream(first):  # rebuilt from the failed step when a sample is skipped
+        train_ds = data.training_dataset(
+            config.data, config.datasets, output_names, size, global_batch,
+            seed=config.seed, augment_data=config.augment,
+            rotation_degrees=config.rotation_degrees,
+            start_step=first, steps=max(1, total_steps - first), skip=guard.keys,
+        )
+        return iter(strategy.experimental_distribute_dataset(train_ds))
+
+    val_cache = {}
+
+    def validation_stream(skip):
+        if skip not in val_cache:
+            val_cache.clear()
+            val_cache[skip] = strategy.experimental_distribute_dataset(data.validation_dataset(
+                config.data, config.datasets, output_names, size, global_batch,
+                pad_to_batch=True, skip=skip,
+            ))
+        return val_cache[skip]
+
+    train_iter = train_stream(start)
 
     # ------------------------------------------------------------------ steps
     train_step, val_step = make_step_functions(
@@ -587,7 +639,12 @@ def _train(config, strategy, out, paths, data):
         lr = float(schedule(epoch * steps_per_epoch))
         started = time.time()
         while True:
-            values = train_step(train_iter).numpy()
+            try:
+                values = train_step(train_iter).numpy()
+            except tf.errors.OpError as error:  # an unreadable sample: stop or skip it
+                guard.train_error(error, step, steps_per_epoch, manager.latest_checkpoint)
+                train_iter = train_stream(step)
+                continue
             step += 1
             if not all(math.isfinite(v) for v in values):
                 raise TrainingDiverged(
@@ -608,16 +665,15 @@ def _train(config, strategy, out, paths, data):
                 break
             if step % config.backup_every == 0:
                 _check_weights(model, epoch, backup_dir)
-                manager.save(checkpoint_number=step)
+                atomic_files.save_checkpoint(manager, step)
 
         # ---- epoch end: validation, history, models, backup, early stopping
-        val = 0.0
-        for batch in dist_val:
-            val = val + val_step(batch).numpy()
+        val = guard.validate(validation_stream, val_step, epoch, manager.latest_checkpoint)
         val_means = val[:-1] / max(val[-1], 1.0)
         row = {"epoch": epoch + 1, "lr": lr}
         row.update((n, float(v)) for n, v in zip(names, means))
         row.update(("val_" + n, float(v)) for n, v in zip(names, val_means))
+        row[bad_samples.HISTORY_COLUMN] = guard.history_value()
         if not all(math.isfinite(v) for v in row.values()):
             raise TrainingDiverged(
                 f"a loss became NaN/inf at the end of epoch {epoch + 1} ({row}); stopped "
@@ -638,7 +694,7 @@ def _train(config, strategy, out, paths, data):
             best_epoch, _, _ = best_so_far(_record_rows(val_record, epoch + 1))
             if best_epoch == epoch + 1:
                 _copy_model_files(out, "last", "best")
-        manager.save(checkpoint_number=step)
+        atomic_files.save_checkpoint(manager, step)
         say(
             f"epoch {epoch + 1}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}, "
             f"lr {lr:.1e}, {time.time() - started:.0f} s"
@@ -646,7 +702,8 @@ def _train(config, strategy, out, paths, data):
         if _should_stop(_record_rows(val_record, epoch + 1), epoch + 1, config):
             break
     done_epochs = step // steps_per_epoch
-    return _finish(config, paths, _record_rows(val_record, done_epochs), done_epochs, is_chief, say)
+    return _finish(config, paths, _record_rows(val_record, done_epochs), done_epochs, is_chief,
+                   say, guard)
 
 
 def make_step_functions(strategy, model, optimizer, loss_variant, global_batch, jit_compile=False):
@@ -764,18 +821,24 @@ def _should_stop(history, done_epochs, config):
     return bool(history) and since >= config.patience
 
 
-def _finish(config, paths, history, done_epochs, is_chief, say):
+def _finish(config, paths, history, done_epochs, is_chief, say, guard=None):
     best_epoch, best, since = best_so_far(history)
     if is_chief:
         early = done_epochs < config.epochs
-        _write_json(paths["finished"], {
+        content = {
             "epochs": done_epochs,
             "best_epoch": best_epoch,
             "best_val_loss": best,
             "early_stopped": early,
             "reason": (f"no lower val_loss for {since} epochs (patience {config.patience})"
                        if early else f"all {config.epochs} epochs done"),
-        })
+        }
+        if guard is not None:
+            content.update(guard.finished_entry())
+            if guard.records:
+                say(f"{len(guard.records)} sample(s) were skipped as unreadable "
+                    f"(finished.json, {guard.path}).")
+        _write_json(paths["finished"], content)
         say(f"Finished after {done_epochs} epochs; best val_loss {best:.4f} at epoch "
             f"{best_epoch}. Models in {os.path.dirname(paths['finished'])}.")
     return paths

@@ -16,8 +16,9 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test demo data synthetic train eval predict export convert-released \
-        ablation notebooks bench bench-inference bench-train-step bench-pipeline bench-metrics clean
+.PHONY: help setup test demo data synthetic verify-data train eval predict export convert-released \
+        ablation notebooks bench bench-inference bench-train-step bench-pipeline bench-metrics \
+        bench-verify-data clean
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -46,6 +47,9 @@ data: $(STAMP) ## Prepare every dataset found under RAW into DATA (make data RAW
 synthetic: $(STAMP) ## Write the synthetic dataset into DATA
 	$(PY) -m data_prep synthetic --dst $(DATA) $(ARGS)
 
+verify-data: $(STAMP) ## Check the prepared training data as train does first (ARGS="--datasets a,b --mode full")
+	$(PY) -m asnet_keras.verify_data --data $(DATA) $(ARGS)
+
 train: $(STAMP) ## Train ASNet as in the paper (make train DATA=... OUT=...; ARGS for more flags)
 	$(PY) -m asnet_keras.train --data $(DATA) --out $(OUT) $(ARGS)
 
@@ -68,7 +72,7 @@ ablation: $(STAMP) ## Train and evaluate every Table 5 variant, resumable (make 
 notebooks: $(STAMP) ## Execute the notebooks against RESULTS (and ABLATION) into executed_notebooks/
 	$(PY) -m asnet_keras.notebooks --results $(RESULTS) --ablation $(ABLATION) --data $(DATA) --out executed_notebooks $(ARGS)
 
-bench: bench-inference bench-train-step bench-pipeline bench-metrics ## Run every benchmark (minutes)
+bench: bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data ## Run every benchmark (minutes)
 
 bench-inference: $(STAMP) ## ASNet static/stock vs VGG16 backbone, 224 px, batch 1 and 10
 	$(PY) benchmarks/inference.py $(ARGS)
@@ -81,6 +85,9 @@ bench-pipeline: $(STAMP) ## Input pipeline images/s against training images/s
 
 bench-metrics: $(STAMP) ## Every metric on 1,000 synthetic 400x300 maps
 	$(PY) benchmarks/metrics_speed.py $(ARGS)
+
+bench-verify-data: $(STAMP) ## Cost of the data verification before training (quick/full)
+	$(PY) benchmarks/verify_data.py --modes quick,full $(ARGS)
 
 clean: ## Remove caches and demo output (keeps .venv, data and runs)
 	rm -rf .pytest_cache demo_out executed_notebooks

@@ -18,9 +18,9 @@ BROWSER_SHOT ?= results/browser/serve_page.png
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast demo data synthetic train eval predict export convert-released \
-        ablation notebooks bench bench-inference bench-train-step bench-pipeline bench-metrics clean \
-        serve setup-browser test-browser bench-serve
+.PHONY: help setup test test-fast demo data synthetic verify-data train eval predict export \
+        convert-released ablation notebooks bench bench-inference bench-train-step bench-pipeline \
+        bench-metrics bench-verify-data clean serve setup-browser test-browser bench-serve
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -52,6 +52,9 @@ data: $(STAMP) ## Prepare every dataset found under RAW into DATA (make data RAW
 synthetic: $(STAMP) ## Write the synthetic dataset into DATA
 	$(PY) -m data_prep synthetic --dst $(DATA) $(ARGS)
 
+verify-data: $(STAMP) ## Check the prepared training data as train does first (ARGS="--datasets a,b --mode full")
+	$(PY) -m asnet_keras.verify_data --data $(DATA) $(ARGS)
+
 train: $(STAMP) ## Train ASNet as in the paper (make train DATA=... OUT=...; ARGS for more flags)
 	$(PY) -m asnet_keras.train --data $(DATA) --out $(OUT) $(ARGS)
 
@@ -77,7 +80,7 @@ ablation: $(STAMP) ## Train and evaluate every Table 5 variant, resumable (make 
 notebooks: $(STAMP) ## Execute the notebooks against RESULTS (and ABLATION) into executed_notebooks/
 	$(PY) -m asnet_keras.notebooks --results $(RESULTS) --ablation $(ABLATION) --data $(DATA) --out executed_notebooks $(ARGS)
 
-bench: bench-inference bench-train-step bench-pipeline bench-metrics ## Run every benchmark (minutes)
+bench: bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data ## Run every benchmark (minutes)
 
 bench-inference: $(STAMP) ## ASNet static/stock vs VGG16 backbone, 224 px, batch 1 and 10
 	$(PY) benchmarks/inference.py $(ARGS)
@@ -102,6 +105,9 @@ setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sud
 
 test-browser: $(STAMP) ## The page in headless Chromium against a running service; screenshot in results/browser/
 	ASNET_REQUIRE_BROWSER=1 ASNET_BROWSER_SCREENSHOT=$(BROWSER_SHOT) $(PY) -m pytest -p no:xdist -s -rs tests/serving/test_serve_browser.py $(PYTEST_ARGS)
+
+bench-verify-data: $(STAMP) ## Cost of the data verification before training (quick/full)
+	$(PY) benchmarks/verify_data.py --modes quick,full $(ARGS)
 
 clean: ## Remove caches and demo output (keeps .venv, data and runs)
 	rm -rf .pytest_cache demo_out executed_notebooks

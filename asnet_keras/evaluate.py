@@ -10,6 +10,7 @@ import os
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.evaluation import pred_dir_checks
 from asnet_keras.evaluation.api import (
     DEFAULT_DATASETS,
     DEFAULT_SPLIT,
@@ -59,6 +60,14 @@ def build_parser():
     parser.add_argument("--n-splits", type=int, default=100, help="sAUC splits (MIT: 100)")
     parser.add_argument("--no-jitter", action="store_true", help="AUC-Judd without jitter (exact ties)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N images per dataset")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="--pred-dir: score the images that have a map; the missing ones "
+                        "are counted and named in results.json (default: a missing map stops "
+                        "the evaluation)")
+    parser.add_argument("--max-map-shrink", type=float, default=pred_dir_checks.DEFAULT_MAX_SHRINK,
+                        help="--pred-dir: warn about maps smaller than their ground truth by "
+                        "more than this factor on a side (0: off; maps of another aspect ratio "
+                        "are always named) (default: %(default)s)")
     parser.add_argument("--name", default=None, help="label of the method in tables and plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -78,7 +87,8 @@ def main(argv=None):
                                      all_outputs=args.all_outputs, **common)
         else:
             results = evaluate_pred_dir(args.pred_dir, args.data, args.datasets, args.out,
-                                        **common)
+                                        allow_missing=args.allow_missing,
+                                        max_map_shrink=args.max_map_shrink, **common)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

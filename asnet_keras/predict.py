@@ -10,6 +10,7 @@ written, 1 if any failed, 2 for a usage error.
 import argparse
 import sys
 
+from asnet_keras import atomic_files
 from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.inference import cropping
 from asnet_keras.inference.loading import load_asnet
@@ -77,6 +78,10 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except atomic_files.OutputWriteError as err:
+        print(f"error: {err}\nStopped: the maps of the images before this one are written.",
+              file=sys.stderr)
+        return 1
     n_failed = len(failures) + len(problems)
     print(f"{len(written)} of {len(files)} images written to {args.out}/"
           + (f"; {n_failed} failed (see above)" if n_failed else ""))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from pathlib import Path
 
 from .datasets import MODULES
+from .io import WriteError
 from .report import summary_table
+
+NO_ROOM = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
 
 EPILOG = """examples:
   python -m data_prep pascal-s --src ~/Downloads/salObj.zip --dst data
@@ -28,7 +32,9 @@ exact files to download.
 exit status: 0 ok; 1 some files were rejected (listed, and in meta.json) and
 --allow-rejects was not given, or SALICON 2017 density maps had to be computed because
 maps.zip is absent and --allow-computed-maps was not given; 2 a dataset could not be
-prepared (layout or archive error) or nothing was found."""
+prepared (layout or archive error, or an output could not be written completely, e.g. a
+full disk: the files already written stay valid and a re-run completes them) or nothing
+was found."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +74,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except WriteError as error:  # full disk: the files written so far are complete
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            raise
+        print(f"error: {error.filename or '--dst'}: {error.strerror} while extracting or "
+              "writing; free some space and run the same command again.", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     t0 = time.time()
     if args.dataset == "synthetic":
         from .synthetic import make_synthetic

@@ -20,8 +20,10 @@ Conventions (docs/datasets.md §0 "Images" and "Masks", §10):
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -36,6 +38,35 @@ class BadInput(ValueError):
     """A source file that cannot be used; ``str(err)`` is the reason shown to the user."""
 
 
+class WriteError(OSError):
+    """An output file could not be written completely (full disk, quota, I/O error).
+
+    The file under its final name is unchanged (the previous run's version, or absent)
+    and the temporary file is removed; ``python -m data_prep`` stops with this message.
+    Same behaviour and wording as ``asnet_keras.atomic_files.OutputWriteError``, which
+    this package cannot import (it never imports ``asnet_keras``).
+    """
+
+    def __init__(self, path, error):
+        self.path = str(path)
+        code = getattr(error, "errno", None)
+        self.no_room = code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG)
+        reason = os.strerror(code) if code else str(error)
+        try:
+            free = f"; {shutil.disk_usage(Path(path).parent).free / 2**20:.1f} MiB free there"
+        except OSError:
+            free = ""
+        advice = ("Free some space (or pass another --dst) and run the same command again: "
+                  "it verifies what was written and writes only the rest."
+                  if self.no_room else "Fix the cause and run the same command again.")
+        super().__init__(code or errno.EIO, f"{path} could not be written completely ({reason})"
+                         f"{free}. The previous version of the file, if any, is unchanged. "
+                         f"{advice}")
+
+    def __str__(self):
+        return self.strerror
+
+
 # --------------------------------------------------------------------------- writes
 def atomic_write_bytes(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` unless it already holds exactly these bytes.
@@ -43,8 +74,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
     The bytes go to a temporary file in the same folder that is then renamed over
     ``path`` (``os.replace`` is atomic), so an interrupted run never leaves a
     half-written file under the final name. (No fsync: after a power cut a re-run
-    compares bytes and rewrites anything that is not exactly right.) Returns True if the
-    file was (re)written,
+    compares bytes and rewrites anything that is not exactly right.) A write that fails
+    (e.g. ``ENOSPC``, disk full) removes the temporary file, leaves ``path`` as it was
+    and raises :class:`WriteError`. Returns True if the file was (re)written,
     False if it was verified identical and skipped.
     """
     path = Path(path)
@@ -53,11 +85,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as error:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise WriteError(path, error) from error
     return True
 
 

@@ -23,6 +23,19 @@ def _fresh_keras_session(request):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_verification_cache(tmp_path_factory):
+    """Data verification remembers verified datasets in a user cache folder
+    (asnet_keras.data.verification.cache_dir); tests (and their subprocesses) use their own."""
+    old = os.environ.get("ASNET_KERAS_CACHE")
+    os.environ["ASNET_KERAS_CACHE"] = str(tmp_path_factory.mktemp("asnet-keras-cache"))
+    yield
+    if old is None:
+        os.environ.pop("ASNET_KERAS_CACHE", None)
+    else:
+        os.environ["ASNET_KERAS_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def repo_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 CLI_MODULES = ("train", "evaluate", "predict", "export", "convert_released", "demo",
-               "ablation", "notebooks", "serve")
+               "ablation", "notebooks", "serve", "verify_data")
 
 
 def test_importing_the_package_changes_no_environment_variable(repo_root):

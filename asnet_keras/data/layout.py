@@ -95,8 +95,12 @@ def read_ids(root, dataset, split, list_name="list.txt"):
         return [line.strip() for line in f if line.strip()]
 
 
-def samples(root, dataset, split, ids=None):
-    """The `PreparedSample`s of a split (all of list.txt unless `ids` is given)."""
+def samples(root, dataset, split, ids=None, allow_missing=()):
+    """The `PreparedSample`s of a split (all of list.txt unless `ids` is given).
+
+    A listed id whose image is missing raises ValueError naming it, unless the id is in
+    `allow_missing` (or `allow_missing` is True): then its PreparedSample keeps the image path
+    (a training run that skips bad samples replaces it, docs/data_integrity.md §3)."""
     base = split_dir(root, dataset, split)
     if ids is None:
         ids = read_ids(root, dataset, split)
@@ -108,7 +112,8 @@ def samples(root, dataset, split, ids=None):
     out = []
     for sample_id in ids:
         image = os.path.join(base, "images", sample_id + ".jpg")
-        if not os.path.isfile(image):
+        if not os.path.isfile(image) and not (
+                allow_missing is True or sample_id in allow_missing):
             raise ValueError(
                 f"{image} is listed in {base}/list.txt but missing; re-run "
                 f"`{prepare_command(dataset, root)}`."

@@ -47,6 +47,7 @@ Example:
     >>> image, targets, weights = next(iter(train))
 """
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -76,12 +77,16 @@ def holdout_ids(ids, fraction=HOLDOUT_FRACTION):
     return set(ranked[:count])
 
 
-def train_val_samples(root, dataset):
+def train_val_samples(root, dataset, skip=(), allow_missing=False):
     """(train samples, validation samples, how the validation set was chosen) of a dataset.
 
     Validation: the `val` split (SALICON: `val/list_holdout.txt` if present), else the
-    5 % hash hold-out of `train`, removed from the training samples.
+    5 % hash hold-out of `train`, removed from the training samples. `skip`: (dataset,
+    split, id) keys of samples a run skips; their image may be missing (any image may,
+    with `allow_missing`: for finding which file of a batch failed).
     """
+    allowed = {s: True if allow_missing else {k[2] for k in skip if k[0] == dataset and k[1] == s}
+               for s in ("train", "val")}
     names = layout.splits(root, dataset)
     if "train" not in names:
         raise ValueError(
@@ -98,12 +103,14 @@ def train_val_samples(root, dataset):
         else:
             val_ids = layout.read_ids(root, dataset, "val")
             how = "val"
-        val = layout.samples(root, dataset, "val", val_ids)
-        train = layout.samples(root, dataset, "train", train_ids)
+        val = layout.samples(root, dataset, "val", val_ids, allowed["val"])
+        train = layout.samples(root, dataset, "train", train_ids, allowed["train"])
     else:
         held = holdout_ids(train_ids)
-        val = layout.samples(root, dataset, "train", [i for i in train_ids if i in held])
-        train = layout.samples(root, dataset, "train", [i for i in train_ids if i not in held])
+        val = layout.samples(root, dataset, "train", [i for i in train_ids if i in held],
+                               allowed["train"])
+        train = layout.samples(root, dataset, "train", [i for i in train_ids if i not in held],
+                                 allowed["train"])
         how = f"5 % hold-out of train ({len(val)} images)"
     if not train:
         raise ValueError(f"{dataset} under {root}: no training images left.")
@@ -302,11 +309,64 @@ def _set_options(dataset, deterministic=True):
 # Public pipelines
 
 
-def training_samples(root, datasets):
+def training_samples(root, datasets, skip=(), allow_missing=False):
     """Per dataset: (train samples, validation samples, how validation was chosen).
-    Raises ValueError naming every dataset not prepared under root."""
+    Raises ValueError naming every dataset not prepared under root. `skip`: keys of
+    skipped samples (`stand_ins`), whose image may be missing."""
     layout.check_prepared(root, datasets)
-    return {name: train_val_samples(root, name) for name in datasets}
+    return {name: train_val_samples(root, name, skip, allow_missing) for name in datasets}
+
+
+def sample_key(sample):
+    """(dataset, split, id): how a run names a sample it skips."""
+    return (sample.dataset, sample.split, sample.id)
+
+
+def stand_ins(samples, skip):
+    """`samples` with each skipped one (key in `skip`) replaced by a stand-in that keeps
+    its dataset, split and id but has no labels — so all its loss weights are 0 and it
+    adds nothing to the loss — and reads the image of the first sample of the list that
+    is not skipped (so batch-norm statistics still see a real image). The list keeps its
+    length, so the planned stream (`plan_stream`) is the same with or without skips
+    (docs/data_integrity.md §3)."""
+    if not skip:
+        return list(samples)
+    good = [s for s in samples if sample_key(s) not in skip]
+    if not good:
+        raise ValueError(
+            f"every training sample of {samples[0].dataset} is skipped as unreadable; "
+            "repair the dataset (see the messages above) before training on it."
+        )
+    stand_in = good[0].image
+    return [
+        s if sample_key(s) not in skip
+        else dataclasses.replace(s, image=stand_in, mask=None, fixpts=None, fixmap=None)
+        for s in samples
+    ]
+
+
+def _training_stream(root, datasets, batch_size, seed, start_step, steps, skip,
+                     allow_missing=False):
+    """(samples, flat): the training samples of all datasets in one list (skipped ones
+    replaced by stand-ins) and, per planned element, its index in that list."""
+    per_dataset = training_samples(root, datasets, skip, allow_missing)
+    sources = [per_dataset[name][0] for name in datasets]
+    weights = source_weights([label_kind(s) for s in sources])
+    source, index = plan_stream(
+        [len(s) for s in sources], weights, steps * batch_size, seed, start=start_step * batch_size
+    )
+    offsets = np.cumsum([0] + [len(s) for s in sources])[:-1]
+    flat = (offsets[source] + index).astype(np.int64)
+    return [sample for s in sources for sample in stand_ins(s, skip)], flat
+
+
+def planned_batch(root, datasets, batch_size, seed, step, skip=()):
+    """The samples of training batch `step` (0-based) as `training_dataset` with these
+    arguments reads them (stand-ins for skipped samples), in batch order. A listed
+    image that is missing is returned with its path (it is what failed)."""
+    samples, flat = _training_stream(root, datasets, batch_size, seed, step, 1, skip,
+                                     allow_missing=True)
+    return [samples[i] for i in flat]
 
 
 def training_dataset(
@@ -323,6 +383,7 @@ def training_dataset(
     steps=None,
     num_parallel_calls=tf.data.AUTOTUNE,
     prefetch=tf.data.AUTOTUNE,
+    skip=(),
 ):
     """The training stream: balanced, augmented batches (paper §3.3).
 
@@ -340,21 +401,16 @@ def training_dataset(
         steps: number of batches planned after `start_step` (default 100 000; the
             trainer passes exactly what the run still needs).
         num_parallel_calls, prefetch: tf.data parallelism (AUTOTUNE by default).
+        skip: (dataset, split, id) keys of samples to leave out: each is replaced by a
+            zero-weight stand-in (`stand_ins`), so the stream keeps its plan.
     Returns:
         `tf.data.Dataset` of (image, targets, weights), shapes in the module docstring,
         batch axis exactly `batch_size`.
     """
-    per_dataset = training_samples(root, datasets)
-    sources = [per_dataset[name][0] for name in datasets]
-    weights = source_weights([label_kind(s) for s in sources])
     steps = 100_000 if steps is None else int(steps)
-    source, index = plan_stream(
-        [len(s) for s in sources], weights, steps * batch_size, seed, start=start_step * batch_size
-    )
-    offsets = np.cumsum([0] + [len(s) for s in sources])[:-1]
-    flat = (offsets[source] + index).astype(np.int64)
+    samples, flat = _training_stream(root, datasets, batch_size, seed, start_step, steps, skip)
     element = np.arange(start_step * batch_size, (start_step + steps) * batch_size, dtype=np.int64)
-    table = _sample_table([sample for s in sources for sample in s])
+    table = _sample_table(samples)
     columns = [tf.constant(c.astype(str)) for c in table[:3]]
     columns += [tf.constant(c) for c in table[3:]]
     ds = tf.data.Dataset.from_tensor_slices((flat, element))
@@ -368,10 +424,11 @@ def training_dataset(
     return _set_options(ds.prefetch(prefetch))
 
 
-def validation_samples(root, datasets):
-    """The validation samples of all `datasets`, concatenated in dataset order."""
-    per_dataset = training_samples(root, datasets)
-    return [s for name in datasets for s in per_dataset[name][1]]
+def validation_samples(root, datasets, skip=(), allow_missing=False):
+    """The validation samples of all `datasets`, concatenated in dataset order, without
+    the skipped ones (keys in `skip`)."""
+    per_dataset = training_samples(root, datasets, skip, allow_missing)
+    return [s for name in datasets for s in per_dataset[name][1] if sample_key(s) not in skip]
 
 
 def validation_dataset(
@@ -383,6 +440,7 @@ def validation_dataset(
     *,
     pad_to_batch=False,
     num_parallel_calls=tf.data.AUTOTUNE,
+    skip=(),
 ):
     """The validation set of `datasets`, without augmentation, in a fixed order.
 
@@ -392,10 +450,11 @@ def validation_dataset(
             element gets a fourth member, `valid` (batch,) float32 (1 real, 0 padding), so
             every batch is full (what tf.distribute's replicas need). Weighted losses are
             unchanged; divide their sums by Σ valid.
+        skip: (dataset, split, id) keys of validation samples to leave out.
     Returns:
         `tf.data.Dataset` of (image, targets, weights[, valid]).
     """
-    samples = validation_samples(root, datasets)
+    samples = validation_samples(root, datasets, skip)
     if not samples:
         raise ValueError(f"no validation images in {datasets} under {root}.")
     table = _sample_table(samples)
@@ -425,9 +484,10 @@ def validation_dataset(
     return _set_options(ds.prefetch(tf.data.AUTOTUNE))
 
 
-def count_images(root, datasets):
-    """(training images, validation images) over `datasets` (after hold-outs)."""
-    per_dataset = training_samples(root, datasets)
+def count_images(root, datasets, skip=()):
+    """(training images, validation images) over `datasets` (after hold-outs; skipped
+    samples included: they keep their place in the plan)."""
+    per_dataset = training_samples(root, datasets, skip)
     return (
         sum(len(v[0]) for v in per_dataset.values()),
         sum(len(v[1]) for v in per_dataset.values()),

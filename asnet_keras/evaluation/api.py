@@ -35,13 +35,14 @@ import os
 from asnet_keras.data.layout import check_prepared
 from asnet_keras.data.layout import samples as samples_of
 from asnet_keras.evaluation.caveats import TRAINED_ON_ASNET, scorer_warnings, training_warnings
+from asnet_keras.evaluation import pred_dir_checks
 from asnet_keras.evaluation.pred_dir import (
     PRED_DIR_KEY,
     PRED_DIR_UPSAMPLING,
-    map_paths,
     pred_folder,
     read_map,
 )
+from asnet_keras.data.layout import read_ids
 from asnet_keras.evaluation.rendering import write_outputs
 from asnet_keras.evaluation.scoring import N_OTHER, DatasetScorer, label_presence
 from asnet_keras.inference.batches import model_input_size, output_names, run_batches
@@ -190,16 +191,25 @@ def evaluate_pred_dir(
     name=None,
     progress=True,
     batch_size=None,
+    allow_missing=False,
+    max_map_shrink=pred_dir_checks.DEFAULT_MAX_SHRINK,
 ):
     """Score a folder of precomputed maps (any method) against prepared datasets.
 
     Maps are grey images named by image id: `pred_dir/<dataset>/<id>.png` (any of
     `MAP_EXTENSIONS`), or `pred_dir/<id>.png` when one dataset is scored. A colour map
     is read through its first (red) channel, 16-bit maps are scaled to 8 bits. Every id
-    of the split must have a map. The map is scored under the key ``"maps"`` in both
-    sections; sizes that differ from the ground truth are resized by the metrics.
+    of the split must have a map (`allow_missing`: score those that have one). The map
+    is scored under the key ``"maps"`` in both sections; sizes that differ from the
+    ground truth are resized by the metrics. Maps of a suspicious size, files matching
+    no id and missing maps are named in warnings and in `results.json`
+    (`pred_dir_checks`; docs/data_integrity.md §6).
 
-    Args and return value as in `evaluate_model` (`batch_size` is only recorded).
+    Args and return value as in `evaluate_model` (`batch_size` is only recorded), plus:
+        allow_missing: score the images that have maps instead of raising
+            FileNotFoundError; the missing ones are counted and named.
+        max_map_shrink: flag maps smaller than their ground truth by more than this
+            factor on a side (maps whose aspect ratio differs are always flagged).
     """
     datasets = _dataset_list(datasets)
     check_prepared(data, datasets, split)
@@ -212,18 +222,22 @@ def evaluate_pred_dir(
     for dataset in datasets:
         samples = _limit(samples_of(data, dataset, split), limit)
         folder = pred_folder(pred_dir, dataset, len(datasets))
-        paths = map_paths(folder, samples, dataset)
+        checks = pred_dir_checks.PredDirChecks(folder, dataset, split, max_map_shrink,
+                                               allow_missing)
+        pairs = checks.match(samples, read_ids(data, dataset, split))
         has_fix, has_mask = label_presence(samples)
         scorer = DatasetScorer(
             data, dataset, split, [PRED_DIR_KEY] if has_fix else [],
             [PRED_DIR_KEY] if has_mask else [], seed=seed, jitter=jitter, n_splits=n_splits,
         )
         bar = _progress(len(samples), f"{dataset} ({label})", progress)
-        for sample, path in zip(samples, paths):
-            scorer.add(sample, {PRED_DIR_KEY: read_map(path)})
+        for sample, path in pairs:
+            array = read_map(path)
+            checks.check_size(sample, path, array.shape[:2])
+            scorer.add(sample, {PRED_DIR_KEY: array})
             bar.update(1)
         bar.close()
-        warnings = scorer_warnings(scorer)
+        warnings = scorer_warnings(scorer) + checks.warnings()
         if dataset in TRAINED_ON_ASNET:
             warnings.append(
                 f"'{dataset}' is one of ASNet's training sets (paper §3.3): if these maps "
@@ -233,6 +247,7 @@ def evaluate_pred_dir(
         settings = _settings(PRED_DIR_UPSAMPLING, None, batch_size, seed, jitter, n_splits,
                              [PRED_DIR_KEY], limit)
         all_results[dataset] = _assemble(dataset, split, scorer, source, settings, warnings)
+        all_results[dataset]["pred_dir_checks"] = checks.to_json()
     if out is not None:
         write_outputs(all_results, out, label)
     return all_results

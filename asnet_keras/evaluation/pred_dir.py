@@ -9,6 +9,7 @@ import os
 import cv2
 import numpy as np
 
+from asnet_keras.evaluation.pred_dir_checks import MAP_EXTENSIONS  # noqa: F401
 from asnet_keras.inference.images import ImageReadError
 from asnet_keras.metrics import to_uint8
 
@@ -17,7 +18,6 @@ PRED_DIR_UPSAMPLING = (
     "none: maps scored as read; a map whose size differs from the ground truth is "
     "resized by the metrics (MATLAB imresize for fixation maps, bilinear for salient-object maps)"
 )
-MAP_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def read_map(path):
@@ -44,23 +44,3 @@ def pred_folder(pred_dir, dataset, n_datasets):
         f"--pred-dir {pred_dir}: no subfolder '{dataset}'. With several datasets, put "
         f"each dataset's maps in {pred_dir}/<dataset>/<id>.png."
     )
-
-
-def map_paths(folder, samples, dataset):
-    """The map file of every sample, in order; FileNotFoundError naming missing ones."""
-    available = {}
-    for entry in sorted(os.listdir(folder)):
-        stem, ext = os.path.splitext(entry)
-        if ext.lower() in MAP_EXTENSIONS:
-            rank = MAP_EXTENSIONS.index(ext.lower())
-            if stem not in available or rank < available[stem][0]:
-                available[stem] = (rank, os.path.join(folder, entry))
-    missing = [s.id for s in samples if s.id not in available]
-    if missing:
-        shown = ", ".join(f"{i}.png" for i in missing[:5])
-        raise FileNotFoundError(
-            f"{folder}: {len(missing)} of {len(samples)} {dataset} images have no map "
-            f"(e.g. {shown}). Maps must be named by image id, as in "
-            f"{dataset}/<split>/list.txt."
-        )
-    return [available[s.id][1] for s in samples]

@@ -243,6 +243,8 @@ def write_crops(out, name, image, saliency, aspects, scale=1.0):
 
     import cv2
 
+    from asnet_keras.atomic_files import atomic_write_bytes
+
     paths, boxes = {}, []
     for aspect in aspects:
         aspect = parse_aspect(aspect)
@@ -250,8 +252,10 @@ def write_crops(out, name, image, saliency, aspects, scale=1.0):
         folder = os.path.join(out, f"crop-{aspect.tag}")
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"{name}.png")
-        if not cv2.imwrite(path, np.ascontiguousarray(box.crop(image)[:, :, ::-1])):
-            raise OSError(f"OpenCV could not write {path}")
+        ok, encoded = cv2.imencode(".png", np.ascontiguousarray(box.crop(image)[:, :, ::-1]))
+        if not ok:
+            raise OSError(f"OpenCV could not encode {path}")
+        atomic_write_bytes(path, encoded.tobytes())  # whole or not at all (full disk)
         paths[f"crop-{aspect.tag}"] = path
         boxes.append(box)
     return paths, boxes
@@ -262,8 +266,9 @@ def write_crop_index(out, boxes_by_image):
     import json
     import os
 
+    from asnet_keras.atomic_files import atomic_write_text
+
     path = os.path.join(out, "crops.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({str(k): [b.to_dict() for b in v] for k, v in boxes_by_image.items()}, f,
-                  indent=1)
+    content = {str(k): [b.to_dict() for b in v] for k, v in boxes_by_image.items()}
+    atomic_write_text(path, json.dumps(content, indent=1))
     return path

@@ -29,7 +29,10 @@ files are contrast-stretched to 0…255 before the network, as main.py did;
 (`released_preprocess` / `released_postprocess`); docs/released_pipeline.md.
 
 A file that cannot be read is reported by name on stderr and skipped; the exit status
-is 0 if every image was written, 1 if any failed, 2 for a usage error.
+is 0 if every image was written, 1 if any failed, 2 for a usage error. Every map is
+written completely or not at all (temporary file + rename); when the disk is full the
+run stops with a message, and a map written by an earlier run under the same name
+stays as it was (docs/data_integrity.md §5).
 """
 
 import os
@@ -38,6 +41,7 @@ import sys
 import cv2
 import numpy as np
 
+from asnet_keras import atomic_files
 from asnet_keras.inference import cropping
 from asnet_keras.inference.batches import model_input_size, output_names, run_batches
 from asnet_keras.inference.images import IMAGE_EXTENSIONS, read_image, upsample
@@ -163,6 +167,12 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
                     paths, boxes[path] = cropping.write_crops(out, out_names[path],
                                                               display(image), array, crops)
                     done.update(paths)
+        except atomic_files.OutputWriteError as err:
+            if err.no_room:
+                raise  # every further map would fail the same way: stop the run
+            failures.append((path, str(err)))
+            print(f"error: {err}", file=sys.stderr)
+            continue
         except OSError as err:
             failures.append((path, f"{path}: cannot write its maps ({err})"))
             print(f"error: {path}: cannot write its maps ({err})", file=sys.stderr)
@@ -175,6 +185,8 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
 
 def _write(out, kind, filename, array):
     path = os.path.join(out, kind, filename)
-    if not cv2.imwrite(path, array):
-        raise OSError(f"OpenCV could not write {path}")
+    ok, encoded = cv2.imencode(os.path.splitext(filename)[1], array)
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path}")
+    atomic_files.atomic_write_bytes(path, encoded.tobytes())
     return path

@@ -9,9 +9,12 @@ is what loading, export, prediction and evaluation read back.
 import dataclasses
 
 from asnet_keras.data.layout import check_prepared
+from asnet_keras.data.verification import DEFAULT_MODE as DEFAULT_VERIFY_MODE
+from asnet_keras.data.verification import MODES as VERIFY_MODES
 from asnet_keras.model.options import ASNetOptions
 from asnet_keras.model.variants import get_variant
 from asnet_keras.names import PAPER_TRAINING_DATASETS as PAPER_DATASETS
+from asnet_keras.training.bad_samples import ON_BAD_SAMPLE
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 MIXED_PRECISION = ("none", "bfloat16", "float16")
@@ -53,6 +56,8 @@ class TrainConfig:
     augment: bool = True  # flips and ±rotation_degrees rotations (paper §3.3)
     rotation_degrees: float = 10.0  # paper: "rotation", range unsaid
     backup_every: int = 100  # steps between backups (plus one at each epoch end)
+    verify_data: str = DEFAULT_VERIFY_MODE  # full | quick | off, before the first step
+    on_bad_sample: str = "stop"  # stop | skip: an unreadable sample met in training
     jit_compile: bool = False  # XLA-compile the training step
     verbose: int = 1  # 1: progress bar, 0: one line per epoch
 
@@ -87,6 +92,10 @@ def check_config(config):
         raise ValueError("datasets is empty: pass e.g. --datasets salicon,thus10k,dut-omron.")
     if config.variant == "wo_fixation" and config.fixation_28:
         raise ValueError("--fixation-28 needs the fixation head: not with --variant wo_fixation.")
+    if config.verify_data not in VERIFY_MODES:
+        raise ValueError(f"verify_data={config.verify_data!r}: pass one of {VERIFY_MODES}.")
+    if config.on_bad_sample not in ON_BAD_SAMPLE:
+        raise ValueError(f"on_bad_sample={config.on_bad_sample!r}: pass one of {ON_BAD_SAMPLE}.")
     # Missing datasets stop the run here, before any work, naming the data_prep command.
     check_prepared(config.data, config.datasets)
 

@@ -13,6 +13,12 @@ MultiWorkerMirroredStrategy, and `fit` cannot resume in the middle of an epoch);
 steps are `asnet_keras.training.steps` (Eq. 13). The run folder's contents are listed in
 `asnet_keras.training.run_folder`.
 
+Bad data and full disks (docs/data_integrity.md): before the first step the files the
+run reads are verified (`--verify-data`, cached per dataset); a file that fails later
+is named, and the run stops with its last backup intact (or skips the sample with
+`--on-bad-sample skip`); a second run into the same folder is refused; a backup or
+model file that cannot be written completely leaves the previous one and stops the run.
+
 Resuming: run the same command again. A run killed at any point (even `kill -9`)
 restarts from its last backup — epoch, step within the epoch, optimizer state (and so
 the learning-rate schedule, which follows the optimizer's step), the running sums of the
@@ -32,6 +38,8 @@ import math
 import os
 import time
 
+from asnet_keras import atomic_files
+from asnet_keras.training import bad_samples, run_lock
 from asnet_keras.training.config import (
     MAX_EPOCHS,
     TrainConfig,
@@ -69,6 +77,11 @@ def train(config):
             folder made with another configuration.
         TrainingDiverged: the loss or weights became NaN/inf; the run stops, and the
             files written before stay as they were.
+        run_lock.RunLocked: another process trains into `config.out`.
+        verification.DataProblems: unreadable data found before the first step.
+        bad_samples.BadSampleError: a sample failed to load in training (stop mode).
+        atomic_files.OutputWriteError: a file could not be written (full disk); the
+            previous version is intact.
     """
     if isinstance(config, dict):
         config = TrainConfig(**config)
@@ -79,16 +92,27 @@ def train(config):
         print(f"{out} has already finished ({paths['finished']}); nothing to do.")
         return paths
 
-    strategy = make_strategy(config)  # before any other TensorFlow op
-    import keras
+    # docs/data_integrity.md §4 and §1: one process per run folder; data checked before
+    # any TensorFlow work.
+    with run_lock.run_lock(out, run_lock.lock_name(config.strategy)):
+        atomic_files.remove_stale_temporaries(out)  # of a run killed while writing
+        guard = bad_samples.BadSampleGuard(config, out)
+        guard.verify_before_training()
+        strategy = make_strategy(config)  # before any other TensorFlow op
+        import keras
 
-    policy = keras.mixed_precision.global_policy().name
-    if config.mixed_precision != "none":
-        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
-    try:
-        return _train(config, strategy, out, paths)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
+        policy = keras.mixed_precision.global_policy().name
+        if config.mixed_precision != "none":
+            keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
+        try:
+            return _train(config, strategy, out, paths, guard)
+        except Exception as error:  # a full disk anywhere (TensorBoard too): one message
+            if atomic_files.is_no_room(error) and not isinstance(
+                    error, atomic_files.OutputWriteError):
+                raise atomic_files.as_write_error(out, error) from error
+            raise
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
 
 
 @dataclasses.dataclass
@@ -102,6 +126,7 @@ class _Run:
     is_chief: bool
     backup_dir: str
     steps_per_epoch: int
+    guard: bad_samples.BadSampleGuard  # unreadable samples: stop, or skip and record
     model: object = None
     optimizer: object = None
     schedule: object = None
@@ -126,27 +151,30 @@ class _Run:
 
     @property
     def history_columns(self):
-        return ["epoch", "lr"] + self.loss_names + ["val_" + n for n in self.loss_names]
+        return (["epoch", "lr"] + self.loss_names + ["val_" + n for n in self.loss_names]
+                + [bad_samples.HISTORY_COLUMN])
 
 
-def _train(config, strategy, out, paths):
+def _train(config, strategy, out, paths, guard):
     """Set the run up, resume it, and run its epochs (in that order)."""
     from asnet_keras.data import pipeline
 
     is_chief, worker = worker_role(strategy)
-    n_train, n_val = pipeline.count_images(config.data, config.datasets)
+    n_train, n_val = pipeline.count_images(config.data, config.datasets, guard.keys)
     run = _Run(
         config=config, out=out, paths=paths, strategy=strategy, is_chief=is_chief,
         backup_dir=paths["backup"] if is_chief else os.path.join(paths["backup"], f"worker-{worker}"),
         steps_per_epoch=config.steps_per_epoch or math.ceil(n_train / config.batch_size),
+        guard=guard,
     )
+    guard.bind(is_chief, run.say)
     _write_run_config(run, pipeline, n_train, n_val)
     _build_training_state(run)
     start, history = _restore(run, n_train, n_val)
     done_epochs = start // run.steps_per_epoch
     if _should_stop(_record_rows(run.val_record, done_epochs), done_epochs, config):
         return _finish(run, done_epochs)
-    train_iter, dist_val = _distributed_datasets(run, pipeline, start)
+    streams = _Streams(run, pipeline, start)
     train_step, val_step = make_step_functions(
         strategy, run.model, run.optimizer, model_options(config)[1], config.batch_size,
         config.jit_compile,
@@ -156,8 +184,8 @@ def _train(config, strategy, out, paths):
     while step < run.total_steps:
         epoch = step // run.steps_per_epoch
         started = time.time()
-        step, means = _run_epoch_steps(run, train_step, train_iter, step, writers)
-        row = _validate(run, val_step, dist_val, epoch, means)
+        step, means = _run_epoch_steps(run, train_step, streams, step, writers)
+        row = _validate(run, val_step, streams, epoch, means)
         _end_epoch(run, epoch, step, row, history, writers, started)
         if _should_stop(_record_rows(run.val_record, epoch + 1), epoch + 1, config):
             break
@@ -169,7 +197,8 @@ def _write_run_config(run, pipeline, n_train, n_val):
     config = run.config
     validation = {
         name: how
-        for name, (_, _, how) in pipeline.training_samples(config.data, config.datasets).items()
+        for name, (_, _, how)
+        in pipeline.training_samples(config.data, config.datasets, run.guard.keys).items()
     }
     content = run_config_json(config, {
         "steps_per_epoch_resolved": run.steps_per_epoch,
@@ -257,24 +286,39 @@ def _restore(run, n_train, n_val):
     return start, history
 
 
-def _distributed_datasets(run, pipeline, start):
-    """The training stream from step `start` (same draws as an uninterrupted run) and the
-    padded validation set, both distributed over the replicas."""
-    config = run.config
-    size = config.input_size
-    train_ds = pipeline.training_dataset(
-        config.data, config.datasets, run.output_names, size, config.batch_size,
-        seed=config.seed, augment_data=config.augment,
-        rotation_degrees=config.rotation_degrees,
-        start_step=start, steps=max(1, run.total_steps - start),
-    )
-    val_ds = pipeline.validation_dataset(
-        config.data, config.datasets, run.output_names, size, config.batch_size,
-        pad_to_batch=True,
-    )
-    strategy = run.strategy
-    return (iter(strategy.experimental_distribute_dataset(train_ds)),
-            strategy.experimental_distribute_dataset(val_ds))
+class _Streams:
+    """The distributed data of a run: the training stream from a given step (the same
+    draws as an uninterrupted run; rebuilt from the failed step when a sample is
+    skipped) and the padded validation set (rebuilt when a validation sample is)."""
+
+    def __init__(self, run, pipeline, start):
+        self.run, self.pipeline = run, pipeline
+        self._validation = {}
+        self.train_iter = self.training_from(start)
+
+    def training_from(self, first):
+        """An iterator over the training batches from step `first` on."""
+        run, config = self.run, self.run.config
+        dataset = self.pipeline.training_dataset(
+            config.data, config.datasets, run.output_names, config.input_size,
+            config.batch_size, seed=config.seed, augment_data=config.augment,
+            rotation_degrees=config.rotation_degrees, start_step=first,
+            steps=max(1, run.total_steps - first), skip=run.guard.keys,
+        )
+        return iter(run.strategy.experimental_distribute_dataset(dataset))
+
+    def validation(self, skip):
+        """The distributed validation set without the samples in `skip` (cached)."""
+        if skip not in self._validation:
+            run, config = self.run, self.run.config
+            self._validation.clear()
+            self._validation[skip] = run.strategy.experimental_distribute_dataset(
+                self.pipeline.validation_dataset(
+                    config.data, config.datasets, run.output_names, config.input_size,
+                    config.batch_size, pad_to_batch=True, skip=skip,
+                )
+            )
+        return self._validation[skip]
 
 
 def _summary_writers(run):
@@ -289,7 +333,7 @@ def _summary_writers(run):
     }
 
 
-def _run_epoch_steps(run, train_step, train_iter, step, writers):
+def _run_epoch_steps(run, train_step, streams, step, writers):
     """Training steps from `step` to the end of its epoch, with a progress bar and
     backups every `backup_every` steps. Returns (step, the epoch's mean losses)."""
     import keras
@@ -304,7 +348,12 @@ def _run_epoch_steps(run, train_step, train_iter, step, writers):
         per_epoch, verbose=config.verbose if run.is_chief else 0, stateful_metrics=run.loss_names
     )
     while True:
-        values = train_step(train_iter).numpy()
+        try:
+            values = train_step(streams.train_iter).numpy()
+        except tf.errors.OpError as error:  # an unreadable sample: stop or skip it
+            run.guard.train_error(error, step, per_epoch, run.manager.latest_checkpoint)
+            streams.train_iter = streams.training_from(step)
+            continue
         step += 1
         if not all(math.isfinite(v) for v in values):
             raise TrainingDiverged(
@@ -325,18 +374,18 @@ def _run_epoch_steps(run, train_step, train_iter, step, writers):
             return step, means
         if step % config.backup_every == 0:
             _check_weights(run.model, epoch, run.backup_dir)
-            run.manager.save(checkpoint_number=step)
+            atomic_files.save_checkpoint(run.manager, step)
 
 
-def _validate(run, val_step, dist_val, epoch, means):
-    """The epoch's history row: lr, training means and validation losses."""
-    val = 0.0
-    for batch in dist_val:
-        val = val + val_step(batch).numpy()
+def _validate(run, val_step, streams, epoch, means):
+    """The epoch's history row: lr, training means, validation losses and the count of
+    samples skipped so far."""
+    val = run.guard.validate(streams.validation, val_step, epoch, run.manager.latest_checkpoint)
     val_means = val[:-1] / max(val[-1], 1.0)
     row = {"epoch": epoch + 1, "lr": float(run.schedule(epoch * run.steps_per_epoch))}
     row.update((n, float(v)) for n, v in zip(run.loss_names, means))
     row.update(("val_" + n, float(v)) for n, v in zip(run.loss_names, val_means))
+    row[bad_samples.HISTORY_COLUMN] = run.guard.history_value()
     if not all(math.isfinite(v) for v in row.values()):
         raise TrainingDiverged(
             f"a loss became NaN/inf at the end of epoch {epoch + 1} ({row}); stopped "
@@ -362,7 +411,7 @@ def _end_epoch(run, epoch, step, row, history, writers, started):
         best_epoch, _, _ = best_so_far(_record_rows(run.val_record, epoch + 1))
         if best_epoch == epoch + 1:
             copy_model_files(run.out, "last", "best")
-    run.manager.save(checkpoint_number=step)
+    atomic_files.save_checkpoint(run.manager, step)
     run.say(
         f"epoch {epoch + 1}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}, "
         f"lr {row['lr']:.1e}, {time.time() - started:.0f} s"
@@ -401,14 +450,19 @@ def _finish(run, done_epochs):
     best_epoch, best, since = best_so_far(_record_rows(run.val_record, done_epochs))
     if run.is_chief:
         early = done_epochs < config.epochs
-        write_json(paths["finished"], {
+        content = {
             "epochs": done_epochs,
             "best_epoch": best_epoch,
             "best_val_loss": best,
             "early_stopped": early,
             "reason": (f"no lower val_loss for {since} epochs (patience {config.patience})"
                        if early else f"all {config.epochs} epochs done"),
-        })
+        }
+        content.update(run.guard.finished_entry())
+        if run.guard.records:
+            run.say(f"{len(run.guard.records)} sample(s) were skipped as unreadable "
+                    f"(finished.json, {run.guard.path}).")
+        write_json(paths["finished"], content)
         run.say(f"Finished after {done_epochs} epochs; best val_loss {best:.4f} at epoch "
                 f"{best_epoch}. Models in {os.path.dirname(paths['finished'])}.")
     return paths

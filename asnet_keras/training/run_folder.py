@@ -7,23 +7,27 @@
     last.{keras,h5,weights.h5}  after every epoch
     best.{keras,h5,weights.h5}  the epoch with the lowest val_loss so far
     backup/                     tf.train checkpoints (model, optimizer, step, epoch sums)
+    skipped_samples.json        samples left out as unreadable (--on-bad-sample skip)
+    train.lock                  held while a process trains into the folder
     finished.json               written last when training ends normally
 
-Every file is written to a temporary name and renamed, so a run killed at any moment
-leaves the previous version whole.
+Every file is written to a temporary name, synced and renamed, so a run killed at any
+moment, or a full disk, leaves the previous version whole (docs/data_integrity.md §5).
 """
 
 import csv
 import json
 import math
 import os
-import shutil
+
+from asnet_keras import atomic_files
+from asnet_keras.training.bad_samples import HISTORY_COLUMN
 
 RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.h5", "last.weights.h5")
 # Fields that may differ between a run and its resumption.
 RESUMABLE_CHANGES = (
     "verbose", "epochs", "patience", "backup_every", "jit_compile", "strategy", "cpu_devices",
-    "replicas",
+    "replicas", "verify_data", "on_bad_sample",
 )
 
 
@@ -46,21 +50,22 @@ def read_history(path):
     with open(path, newline="", encoding="utf-8") as f:
         rows = []
         for row in csv.DictReader(f):
-            parsed = {k: float(v) for k, v in row.items()}
+            parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
             parsed["epoch"] = int(parsed["epoch"])
+            if HISTORY_COLUMN in parsed:  # a count, written back as an int
+                parsed[HISTORY_COLUMN] = int(parsed[HISTORY_COLUMN])
             rows.append(parsed)
         return rows
 
 
 def write_history(path, rows, columns):
-    """Write history.csv atomically."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-    os.replace(tmp, path)
+    """Write history.csv atomically (docs/data_integrity.md §5)."""
+    with atomic_files.atomic_output(path, fsync=True) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
 
 
 def best_so_far(rows):
@@ -74,32 +79,28 @@ def best_so_far(rows):
 
 
 def save_model_files(model, out, prefix):
-    """Write prefix.keras, prefix.h5 and prefix.weights.h5 atomically (temp + rename)."""
+    """Write prefix.keras, prefix.h5 and prefix.weights.h5 atomically (temp + rename; a
+    full disk leaves the previous files and raises OutputWriteError)."""
     for suffix in (".keras", ".h5", ".weights.h5"):
         final = os.path.join(out, prefix + suffix)
-        tmp = os.path.join(out, ".tmp-" + prefix + suffix)
-        if suffix == ".weights.h5":
-            model.save_weights(tmp)
-        else:
-            model.save(tmp)
-        os.replace(tmp, final)
+        with atomic_files.atomic_output(final, fsync=True) as tmp:  # keeps the suffix
+            if suffix == ".weights.h5":
+                model.save_weights(tmp)
+            else:
+                model.save(tmp)
 
 
 def copy_model_files(out, source, target):
     """Copy source.{keras,h5,weights.h5} to target.* atomically (temp + rename)."""
     for suffix in (".keras", ".h5", ".weights.h5"):
-        tmp = os.path.join(out, ".tmp-" + target + suffix)
-        shutil.copyfile(os.path.join(out, source + suffix), tmp)
-        os.replace(tmp, os.path.join(out, target + suffix))
+        atomic_files.atomic_copy(os.path.join(out, source + suffix),
+                                 os.path.join(out, target + suffix), fsync=True)
 
 
 def write_json(path, content):
     """Write `content` as indented JSON atomically (temp + rename)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    atomic_files.atomic_write_text(path, json.dumps(content, indent=2, sort_keys=True) + "\n",
+                                   fsync=True)
 
 
 def check_resumable(out, content):

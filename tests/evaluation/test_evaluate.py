@@ -215,3 +215,85 @@ def test_trained_on_warnings():
     assert evaluate.training_warnings("ecssd", "test", {"datasets": "salicon,thus10k"}) == []
     config = {"datasets": ["salicon", "thus10k", "dut-omron"]}
     assert evaluate.training_warnings("dut-omron", "train", config)[0].startswith("TRAINED ON")
+
+
+# ------------------------------------------------------------- --pred-dir checks
+# docs/data_integrity.md §6
+
+
+def test_map_size_rule():
+    from asnet_keras.evaluation.pred_dir_checks import size_problem
+
+    assert size_problem((48, 36), (48, 36)) is None
+    assert size_problem((24, 18), (48, 36)) is None  # half size, same aspect
+    assert size_problem((24, 17), (47, 35)) is None  # rounding of a half-size map
+    assert size_problem((96, 72), (48, 36)) is None  # larger, same aspect
+    assert size_problem((24, 12), (48, 36)) == (
+        "aspect ratio differs: map 24×12 (H×W), ground truth 48×36")
+    assert size_problem((12, 9), (48, 36)) == (
+        "map 12×9 (H×W) is 4.0× smaller than its ground truth 48×36 (more than "
+        "--max-map-shrink 2)")
+    assert size_problem((12, 9), (48, 36), max_shrink=5) is None
+    assert size_problem((12, 9), (48, 36), max_shrink=0) is None
+    assert size_problem((14, 14), (300, 400)).startswith("aspect ratio differs")
+
+
+def test_pred_dir_names_odd_maps_unrelated_files_and_missing_maps(data_root, evaluated,
+                                                                  tmp_path, capsys):
+    out, _ = evaluated
+    samples = prepared.samples(data_root, DATASET, "test")
+    pred = tmp_path / "method"
+    pred.mkdir()
+    source = os.path.join(out, DATASET, "maps", "saliency_conv1")
+    maps = {}
+    for sample in samples[1:]:  # the first image gets no map
+        maps[sample.id] = cv2.imread(os.path.join(source, sample.id + ".png"),
+                                     cv2.IMREAD_GRAYSCALE)
+    odd = samples[2]
+    h, w = maps[odd.id].shape
+    maps[odd.id] = cv2.resize(maps[odd.id], (w // 3, h // 2), interpolation=cv2.INTER_AREA)
+    for sample_id, array in maps.items():
+        cv2.imwrite(str(pred / f"{sample_id}.png"), array)
+    (pred / "notes.txt").write_text("how these maps were made")
+    cv2.imwrite(str(pred / "val_00000.png"), maps[samples[1].id])  # an id of another split
+    cv2.imwrite(str(pred / f"{samples[3].id}.jpg"), maps[samples[3].id])  # second map of an id
+    argv = ["--pred-dir", str(pred), "--data", data_root, "--datasets", DATASET,
+            "--out", str(tmp_path / "o"), "--n-splits", str(N_SPLITS), "--quiet"]
+
+    # default: the missing map stops the evaluation, naming it and the way out
+    assert evaluate_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{samples[0].id}.png" in err and "--allow-missing" in err
+
+    assert evaluate_cli.main(argv + ["--allow-missing"]) == 0
+    printed = capsys.readouterr()
+    saved = json.load(open(tmp_path / "o" / DATASET / "results.json"))
+    checks = saved["pred_dir_checks"]
+    assert saved["n_images"] == len(samples) - 1
+    assert checks["missing_maps"] == {"count": 1, "ids": [samples[0].id]}
+    truth = cv2.imread(odd.mask, cv2.IMREAD_GRAYSCALE).shape
+    assert checks["size_mismatches"]["maps"] == [{
+        "file": f"{odd.id}.png", "id": odd.id, "map_hw": [h // 2, w // 3],
+        "ground_truth_hw": list(truth),
+        "reason": f"aspect ratio differs: map {h // 2}×{w // 3} (H×W), ground truth "
+                  f"{truth[0]}×{truth[1]}",
+    }]
+    assert checks["ignored_files"]["files"] == [
+        {"file": "notes.txt", "reason": "not a map file type (.txt; maps are .png, .jpg, "
+                                        ".jpeg, .bmp, .tif, .tiff)"},
+        {"file": f"{samples[3].id}.jpg",
+         "reason": f"a second map of id '{samples[3].id}'; {samples[3].id}.png is scored"},
+        {"file": "val_00000.png", "reason": f"matches no image id of {DATASET}/test"},
+    ]
+    # named in the printed summary (stdout) and as console warnings (stderr)
+    for stream in (printed.out, printed.err):
+        for name in (f"{odd.id}.png", "notes.txt", "val_00000.png", samples[0].id):
+            assert name in stream, name
+    assert "1 of 6 images have no map" in printed.out
+    # the odd map is still scored by the documented convention (bilinear resize, B.0)
+    sod = SalientObjectEvaluator()
+    for sample in samples[1:]:
+        sod.step(maps[sample.id], cv2.imread(sample.mask, cv2.IMREAD_GRAYSCALE))
+    expected = sod.get_results()
+    assert saved["salient_object"]["maps"]["MAE"] == pytest.approx(expected["MAE"], abs=1e-12)
+    assert saved["salient_object"]["maps"]["maxF"] == pytest.approx(expected["maxF"], abs=1e-12)

@@ -19,7 +19,7 @@ from data_prep.synthetic import make_synthetic
 
 pytestmark = pytest.mark.slow  # subprocess runs; `make test-fast` leaves them out
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def free_ports(count):

@@ -1,7 +1,9 @@
 """`python -m asnet_keras.train` (docs/model.md §3): a two-epoch run at 32 px on the
 synthetic data, killed with SIGKILL in its second epoch and started again with the same
 command, must finish with every output of the run folder, a lower validation loss, and
-history and TensorBoard logs that continue the first process's."""
+history and TensorBoard logs that continue the first process's. While the first runs, a
+second command into the same folder is refused (docs/data_integrity.md §4); after the
+kill -9 its lock does not block the resume."""
 
 import csv
 import glob
@@ -21,23 +23,7 @@ from data_prep.synthetic import make_synthetic
 
 pytestmark = pytest.mark.slow  # subprocess runs; `make test-fast` leaves them out
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SYNTHETIC = "synthetic-fix,synthetic-sod,synthetic-both"
-STEPS = 3  # steps per epoch
-
-
-def command(root, out, *extra):
-    return [
-        sys.executable, "-m", "asnet_keras.train", "--data", root, "--out", out,
-        "--datasets", SYNTHETIC, "--input-size", "32", "--batch-size", "4",
-        "--epochs", "2", "--steps-per-epoch", str(STEPS), "--backbone-weights", "none",
-        "--learning-rate", "3e-4", "--backup-every", "1", "--verbose", "0", *extra,
-    ]
-
-
-def environment():
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO)
-    return env
+from tests.support.training_runs import REPO, STEPS, SYNTHETIC, command, environment  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +34,13 @@ def killed_and_resumed(tmp_path_factory):
     make_synthetic(root, n=8, size=48)
     first = subprocess.Popen(command(root, out), cwd=REPO, env=environment(),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lock = os.path.join(out, "train.lock")
+    while not (os.path.exists(lock) and os.path.getsize(lock)):
+        assert first.poll() is None, first.communicate()[0]
+        time.sleep(0.05)
+    concurrent = subprocess.run(command(root, out), cwd=REPO, env=environment(),
+                                capture_output=True, text=True, timeout=120)
+    assert first.poll() is None, "the first run ended before the concurrent one was tried"
     deadline = time.time() + 400
     marker = os.path.join(out, "backup", f"ckpt-{STEPS + 1}.index")
     while not os.path.exists(marker):
@@ -65,7 +58,20 @@ def killed_and_resumed(tmp_path_factory):
     return {
         "root": root, "out": out, "first_output": first_output, "second": second,
         "history_before": history_before, "events_before": events_before,
+        "concurrent": concurrent, "first_pid": first.pid,
     }
+
+
+def test_concurrent_run_is_refused_and_kill_9_leaves_no_blocking_lock(killed_and_resumed):
+    concurrent = killed_and_resumed["concurrent"]
+    assert concurrent.returncode == 1
+    assert (f"is in use by another training run: process {killed_and_resumed['first_pid']} "
+            "on host") in concurrent.stderr
+    assert "Traceback" not in concurrent.stderr
+    # the resume after kill -9 was not blocked (the fixture asserts its exit status 0),
+    # and a finished run leaves no lock file behind
+    assert "Resuming" in killed_and_resumed["second"].stdout
+    assert not os.path.exists(os.path.join(killed_and_resumed["out"], "train.lock"))
 
 
 def test_two_epoch_run_writes_every_output_and_lowers_val_loss(killed_and_resumed):

@@ -12,6 +12,7 @@ import sys
 
 from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.inference.loading import load_asnet
+from asnet_keras.inference.runtimes import artifact_format, open_artifact
 from asnet_keras.inference.prediction import POSTPROCESS, collect_inputs, predict_files
 
 
@@ -28,6 +29,8 @@ def build_parser():
             "  python -m asnet_keras.predict photo.jpg --weights runs/paper --out maps\n"
             "  python -m asnet_keras.predict images/ --weights asnet_released.keras "
             "--postprocess released --out maps\n"
+            "  python -m asnet_keras.predict images/ --weights asnet.onnx --out maps   "
+            "(no Keras model: ONNX Runtime)\n"
             "Exit status: 0 all images written, 1 some could not be read (named on "
             "stderr), 2 usage error."
         ),
@@ -36,7 +39,10 @@ def build_parser():
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER",
                         help="image files, or folders of images (not recursive)")
     parser.add_argument("--weights", required=True,
-                        help="trained model: run folder, .keras, .h5 or .weights.h5")
+                        help="trained model: run folder, .keras, .h5 or .weights.h5; or an "
+                        "exported artefact run in its own runtime: .onnx (ONNX Runtime), "
+                        ".xml (OpenVINO, float32), .tflite (LiteRT) or a SavedModel folder, "
+                        "written by python -m asnet_keras.export")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
     parser.add_argument("--input-size", type=int, default=None,
@@ -51,6 +57,15 @@ def build_parser():
     return parser
 
 
+def load_model(path):
+    """A Keras model (`load_asnet`), or for an exported artefact (.onnx, .xml, .tflite,
+    SavedModel folder) its runtime (`asnet_keras.inference.runtimes.open_artifact`: same
+    input, outputs and maps)."""
+    if artifact_format(path) is not None:
+        return open_artifact(path)
+    return load_asnet(path)
+
+
 def main(argv=None):
     """Command-line entry point; returns the exit status."""
     quiet_tensorflow()
@@ -62,7 +77,7 @@ def main(argv=None):
         print("error: no image to process", file=sys.stderr)
         return 2 if not problems else 1
     try:
-        model = load_asnet(args.weights)
+        model = load_model(args.weights)
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,
             postprocess=args.postprocess, write_overlay=args.overlay, progress=not args.quiet,

@@ -151,6 +151,13 @@ def test_predict_with_an_artifact_writes_the_keras_models_maps(exported, fmt, tm
         # Outputs agree within ~1e-7, so uint8 maps are equal but for a rare x.5 rounding.
         assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, key
         assert (got == want).mean() > 0.999, key
+    if fmt == "openvino":  # bfloat16 (float32 on a CPU without it): close, not equal
+        out = tmp_path / "bf16"
+        assert predict.main([str(images), "--weights", str(folder / OUTS[fmt]), "--out",
+                             str(out), "--precision", "bf16", "--quiet"]) == 0
+        for key, want in maps["keras"].items():
+            got = cv2.imread(str(out / f"{key}.png"), cv2.IMREAD_UNCHANGED)
+            assert np.abs(got.astype(int) - want.astype(int)).max() <= 3, key
 
 
 def _foreign_onnx(path):
@@ -192,6 +199,10 @@ def test_broken_and_foreign_artifacts_are_refused_by_name(tmp_path, capsys):
         assert len(err) < 1500
     with pytest.raises(runtimes.ArtifactError, match="no 'saliency_conv1' output|input has shape"):
         runtimes.open_artifact(tmp_path / "other.onnx")
+    # bfloat16 is an OpenVINO setting: refused for anything else, before any loading.
+    assert predict.main([str(image), "--weights", str(tmp_path / "other.onnx"), "--out",
+                         str(tmp_path / "o"), "--precision", "bf16", "--quiet"]) == 2
+    assert "OpenVINO artefacts (.xml) only" in capsys.readouterr().err
 
 
 def test_format_is_taken_from_the_name_and_mismatches_are_usage_errors(tmp_path, capsys):

@@ -89,6 +89,12 @@ def format_for(out, fmt=None):
     out = os.fspath(out)
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"--format {fmt}: pass one of {', '.join(FORMATS)}.")
+    if out.endswith(".weights.h5"):
+        raise ValueError(
+            f"--out {out}: a .weights.h5 file holds no network, so it cannot be loaded "
+            "without this package; name a .keras file (recommended), a legacy .h5 file, or "
+            "an artefact (.onnx, .xml, .tflite, a SavedModel folder with --format saved_model)."
+        )
     if fmt is None:
         for name, suffix in SUFFIXES.items():
             if suffix and out.endswith(suffix) and not out.endswith(".weights.h5"):

@@ -215,7 +215,8 @@ def test_format_is_taken_from_the_name_and_mismatches_are_usage_errors(tmp_path,
     for out, fmt, words in (("served", None, "cannot tell the format"),
                             ("m.keras", "onnx", ".onnx file"),
                             ("m.onnx", "saved_model", "is a folder"),
-                            ("m.weights.h5", "h5", ".h5 file")):
+                            ("m.weights.h5", "h5", "holds no network"),
+                            ("m.weights.h5", None, "holds no network")):
         with pytest.raises(ValueError, match=words):
             formats.format_for(out, fmt)
     assert export.main(["w.weights.h5", "--format", "openvino", "--out",

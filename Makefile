@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .DEFAULT_GOAL := help
 .PHONY: help setup test test-fast demo data synthetic verify-data train eval predict export \
         convert-released ablation notebooks bench bench-inference bench-train-step bench-pipeline \
-        bench-metrics bench-verify-data clean serve setup-browser test-browser bench-serve
+        bench-metrics bench-verify-data clean serve setup-browser test-browser bench-serve bench-head
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -67,7 +67,7 @@ predict: $(STAMP) ## Saliency and fixation maps for your images (make predict WE
 serve: $(STAMP) ## HTTP service + page on http://127.0.0.1:8000/ (make serve WEIGHTS=...; ARGS="--port 9000")
 	$(PY) -m asnet_keras.serve --weights $(WEIGHTS) $(ARGS)
 
-export: $(STAMP) ## Portable stock-ConvLSTM model file (make export WEIGHTS=... ARGS="--out model.keras")
+export: $(STAMP) ## Portable .keras, or --format saved_model|onnx|openvino|litert (ARGS="--out asnet.onnx")
 	$(PY) -m asnet_keras.export $(WEIGHTS) $(ARGS)
 
 convert-released: $(STAMP) ## Convert the authors' ASNet.h5 (make convert-released ARGS="ASNet.h5")
@@ -82,8 +82,11 @@ notebooks: $(STAMP) ## Execute the notebooks against RESULTS (and ABLATION) into
 
 bench: bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data ## Run every benchmark (minutes)
 
-bench-inference: $(STAMP) ## ASNet static/stock vs VGG16 backbone, 224 px, batch 1 and 10
+bench-inference: $(STAMP) ## ASNet vs VGG16 backbone in TF, ONNX Runtime, OpenVINO (f32/bf16), JAX, torch
 	$(PY) benchmarks/inference.py $(ARGS)
+
+bench-head: $(STAMP) ## The head's ConvLSTMs part by part (convolutions, gate arithmetic), 224 px
+	$(PY) benchmarks/head_profile.py $(ARGS)
 
 bench-train-step: $(STAMP) ## One training step at batch 10, 224 px, static vs stock
 	$(PY) benchmarks/train_step.py $(ARGS)

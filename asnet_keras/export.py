@@ -1,14 +1,22 @@
-"""Command line: write trained ASNet weights as a plain Keras model that loads anywhere.
+"""Command line: write trained ASNet weights as a plain Keras model or a deployment artefact.
 
-    python -m asnet_keras.export runs/exp1 --out asnet.keras
+    python -m asnet_keras.export runs/exp1 --out asnet.keras                 # plain Keras
+    python -m asnet_keras.export runs/exp1 --format onnx --out asnet.onnx    # ONNX Runtime
+    python -m asnet_keras.export runs/exp1 --format openvino --out asnet.xml
+    python -m asnet_keras.export runs/exp1 --format litert --out asnet.tflite
+    python -m asnet_keras.export runs/exp1 --format saved_model --out asnet_savedmodel
 
-The work is done by `asnet_keras.model.portable` (see its docstring).
+The work is done by `asnet_keras.model.portable` (.keras/.h5) and
+`asnet_keras.model.formats` (the others); see their docstrings. Exit status: 0 written
+and checked, 1 a package is missing or the check failed, 2 a usage error.
 """
 
 import argparse
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.model.formats import (CHECK_TOLERANCE, FORMATS, FormatUnavailable,
+                                       export_artifact, format_for)
 from asnet_keras.model.portable import export
 
 
@@ -16,17 +24,26 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m asnet_keras.export",
         description=(
-            "Turn trained ASNet weights into a self-contained Keras model file that any "
-            "Keras 3 code can load with keras.models.load_model(FILE, compile=False), "
-            "without installing or importing asnet_keras. The network is rebuilt from "
-            "built-in layers only (ConvLSTMs as keras.layers.ConvLSTM2D), the weights are "
-            "copied in, and the result is checked against the original before you use it."
+            "Turn trained ASNet weights into a file you can deploy. By default (--format "
+            "keras or h5) a self-contained Keras model file that any Keras 3 code can load "
+            "with keras.models.load_model(FILE, compile=False), without installing or "
+            "importing asnet_keras: the network rebuilt from built-in layers only "
+            "(ConvLSTMs as keras.layers.ConvLSTM2D). The other formats are compiled graphs "
+            "for other runtimes: saved_model (TensorFlow / TF Serving, signature "
+            "serving_default), onnx (ONNX Runtime), openvino (.xml + .bin, OpenVINO), "
+            "litert (.tflite, LiteRT / TFLite). Every artefact takes raw RGB pixels 0-255 "
+            "as input 'image' (batch, S, S, 3), any batch size, and has the model's named "
+            "outputs (fixation, saliency_conv5 ... saliency_conv1). Each is checked after "
+            f"writing: loaded by its own runtime in a fresh process, every output must be "
+            f"within {CHECK_TOLERANCE:g} of the Keras model on a fixed input."
         ),
         epilog=(
             "Network options not given as flags come from a config.json beside WEIGHTS "
             "(written by training), else from the layer structure of WEIGHTS (input size: "
             "the saved model's, or 224 for a .weights.h5). Example: python -m asnet_keras.export "
-            "runs/exp1/model.weights.h5 --out asnet.keras"
+            "runs/exp1/model.weights.h5 --out asnet.keras; python -m asnet_keras.export "
+            "runs/exp1 --format onnx --out asnet.onnx. Which format for what: README "
+            "'Deployment formats'."
         ),
     )
     parser.add_argument(
@@ -35,8 +52,15 @@ def build_parser():
         "or a training run folder (uses its best.weights.h5 and config.json)",
     )
     parser.add_argument(
-        "--out", required=True, metavar="FILE",
-        help="where to write the model: FILE.keras (recommended) or FILE.h5 (legacy HDF5)",
+        "--out", required=True, metavar="PATH",
+        help="where to write it: FILE.keras (default format) or FILE.h5 (legacy HDF5); "
+        "FILE.onnx, FILE.xml (OpenVINO, FILE.bin beside it), FILE.tflite, or a new FOLDER "
+        "for saved_model",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None,
+        help="keras | h5 | saved_model | onnx | openvino | litert (default: from the --out "
+        "suffix, .keras or .h5 as before)",
     )
     parser.add_argument(
         "--input-size", type=int, default=None, metavar="PX",
@@ -60,7 +84,7 @@ def build_parser():
     )
     parser.add_argument(
         "--no-check", dest="check", action="store_false",
-        help="skip reloading the written file and comparing its outputs",
+        help="skip loading the written file (in its runtime) and comparing its outputs",
     )
     return parser
 
@@ -68,20 +92,47 @@ def build_parser():
 def main(argv=None):
     quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    options = dict(input_size=args.input_size, fixation_head=args.fixation_head,
+                   fixation_28=args.fixation_28, use_convlstm=args.use_convlstm,
+                   config=args.variant, check=args.check)
     try:
-        report = export(
-            args.weights, args.out, input_size=args.input_size,
-            fixation_head=args.fixation_head, fixation_28=args.fixation_28,
-            use_convlstm=args.use_convlstm, config=args.variant, check=args.check,
-        )
+        fmt = format_for(args.out, args.format)
+        if fmt in ("keras", "h5"):
+            report = export(args.weights, args.out, **options)
+        else:
+            report = export_artifact(args.weights, args.out, fmt, **options)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {report['out']}: {report['layers_copied']} layers copied, options "
-          f"{report['options']}, outputs {report['outputs']}, largest output difference "
-          f"{report['max_abs_difference']}")
-    print(f"load it with: keras.models.load_model({report['out']!r}, compile=False)")
+    except (FormatUnavailable, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if fmt in ("keras", "h5"):
+        print(f"wrote {report['out']}: {report['layers_copied']} layers copied, options "
+              f"{report['options']}, outputs {report['outputs']}, largest output difference "
+              f"{report['max_abs_difference']}")
+        print(f"load it with: keras.models.load_model({report['out']!r}, compile=False)")
+        return 0
+    print(f"wrote {report['out']} ({fmt}): {report['layers_copied']} layers copied, options "
+          f"{report['options']}, outputs {report['outputs']}")
+    if report["differences"] is not None:
+        print(f"checked in a fresh process with its runtime against Keras (batch of 2, "
+              f"tolerance {CHECK_TOLERANCE:g}): largest output difference "
+              f"{report['max_abs_difference']:.3g}; per output "
+              + ", ".join(f"{k} {v:.2g}" for k, v in report["differences"].items()))
+    print(f"run it with: {_USAGE[fmt].format(out=report['out'])}")
     return 0
+
+
+_USAGE = {
+    "saved_model": "tf.saved_model.load({out!r}).signatures['serving_default'](image=x)",
+    "onnx": "onnxruntime.InferenceSession({out!r}).run(None, {{'image': x}}), or "
+            "python -m asnet_keras.predict IMAGES --weights {out} --out maps",
+    "openvino": "openvino.Core().compile_model({out!r}, 'CPU')(x), or "
+                "python -m asnet_keras.predict IMAGES --weights {out} --out maps",
+    "litert": "ai_edge_litert.interpreter.Interpreter({out!r})"
+              ".get_signature_runner()(image=x)",
+}
 
 
 if __name__ == "__main__":

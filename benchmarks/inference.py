@@ -1,7 +1,8 @@
-"""Inference speed and memory: ASNet (`static`, `stock`) against its VGG16 backbone alone.
+"""Inference speed and memory: ASNet against its VGG16 backbone, in every CPU runtime.
 
-    python benchmarks/inference.py                  # 224 px, batch 1 and 10, ~5–10 min
+    python benchmarks/inference.py                  # 224 px, batch 1 and 10, ~10–15 min
     python benchmarks/inference.py --jit-compile on # the XLA measurement
+    python benchmarks/inference.py --runtimes --backends --no-memory   # TensorFlow only
 
 Prints one JSON line. For each batch size: the median (and the minimum) seconds per image
 of the VGG16 backbone alone (preprocessing + 13 convolutions up to conv5_3, as inside
@@ -12,6 +13,26 @@ Timing: all three models live in this process and are timed in interleaved round
 order rotating every round), after two warm-up calls each, with `predict_on_batch` on one
 fixed batch — so a change in the machine's load hits all three alike and the ratios hold
 even on a shared host. Weights are random: the cost does not depend on their values.
+
+Runtimes (`--runtimes`, default: each of ONNX Runtime and OpenVINO that is installed):
+the backbone and the `static` ASNet are exported as `python -m asnet_keras.export` does
+(`asnet_keras.model.formats`) and run through `asnet_keras.inference.runtimes`, timed in
+the same interleaved rounds as the TensorFlow models, in float32 and, where the CPU has
+bfloat16 instructions (AVX-512 BF16 or AMX; `--precisions`), in bfloat16: OpenVINO's
+`INFERENCE_PRECISION_HINT=bf16`, and TensorFlow's Keras `mixed_bfloat16` policy
+(`tf_bf16_*`). ONNX Runtime's CPU provider has no bfloat16 convolutions, so it runs in
+float32 only. Keys `<runtime>_<precision>_backbone` / `_asnet`; every time is also given
+as a ratio to the TensorFlow float32 backbone of the same rounds (`*_over_tf_backbone`)
+and ASNet's to its own runtime's backbone (`*_asnet_over_own_backbone`). Worker threads:
+one per core in every runtime (ONNX Runtime with its idle spinning off, so that it does
+not slow the model timed after it).
+
+Keras backends (`--backends`, default: each of JAX and PyTorch that is installed): a
+child process with `KERAS_BACKEND` set builds the backbone and the `static` ASNet under
+that backend and times them with `predict_on_batch` in interleaved rounds together with
+the TensorFlow float32 backbone, loaded there from a SavedModel the parent wrote
+(TensorFlow's own loader, no Keras), so each backend's figures have the same reference.
+A backend whose child fails is reported with its error and skipped.
 
 Memory: for each model, a child process builds it, runs batch 1 and then batch 10 and
 reports its own peak resident set size (Linux `VmHWM`) after each: the whole process
@@ -34,6 +55,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 MODELS = ("backbone", "static", "stock")
+RUNTIMES = ("onnx", "openvino")
+BACKENDS = ("jax", "torch")
+PRECISIONS = ("f32", "bf16")
+_RUNTIME_MODULES = {"onnx": ("onnxruntime", "tf2onnx", "onnx"), "openvino": ("openvino",),
+                    "jax": ("jax",), "torch": ("torch",)}
+
+
+def quiet_tensorflow_logger():
+    """Hide TensorFlow's retracing warnings: every model here is traced on purpose."""
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
 
 
 def build(kind, size):
@@ -144,6 +177,121 @@ def ratio(a, b):
     return round(a / b, 3)
 
 
+def installed(name):
+    """Whether every package `name` (a runtime or a backend) needs is importable."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(module) for module in _RUNTIME_MODULES[name])
+
+
+def cpu_has_bf16():
+    """True when the CPU advertises bfloat16 arithmetic (AVX-512 BF16 or AMX-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            flags = next((line for line in file if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def build_bf16(kind, size):
+    """`build(kind, size)` under Keras' mixed_bfloat16 policy (bfloat16 compute, float32
+    variables; ASNet's one-channel read-outs stay float32, docs/framework_notes.md §6)."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        return build(kind, size)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def runtime_functions(models, size, folder, runtimes, precisions):
+    """{name: predict_on_batch} of the backbone and ASNet exported to each runtime.
+
+    Returns (functions, notes): notes says what was skipped and why.
+    """
+    from asnet_keras.inference.runtimes import OnnxModel, OpenVINOModel
+    from asnet_keras.model import formats
+
+    threads = os.cpu_count()
+    functions, notes = {}, {}
+    for runtime in runtimes:
+        if not installed(runtime):
+            notes[runtime] = "not installed"
+            continue
+        for kind, label in (("backbone", "backbone"), ("static", "asnet")):
+            suffix = ".onnx" if runtime == "onnx" else ".xml"
+            path = os.path.join(folder, f"{kind}_{size}{suffix}")
+            if not os.path.isfile(path):
+                started = time.perf_counter()
+                writer = formats.write_onnx if runtime == "onnx" else formats.write_openvino
+                writer(models[kind], path, {"input_size": size})
+                notes[f"{runtime}_{kind}_export_s"] = round(time.perf_counter() - started, 1)
+            for precision in precisions:
+                if runtime == "onnx" and precision == "bf16":
+                    notes["onnx_bf16"] = ("skipped: ONNX Runtime's CPU provider has no "
+                                          "bfloat16 convolution kernels")
+                    continue
+                if runtime == "onnx":
+                    model = OnnxModel(path, threads=threads, allow_spinning=False,
+                                      require_asnet=False)
+                else:
+                    model = OpenVINOModel(path, precision=precision, threads=threads,
+                                          require_asnet=False)
+                functions[f"{runtime}_{precision}_{label}"] = (
+                    lambda x, m=model: m.predict_on_batch(x))
+    return functions, notes
+
+
+def backend_child(backend, size, batches, rounds, reference):
+    """Run in a child with KERAS_BACKEND=backend: time its backbone and ASNet against the
+    TensorFlow backbone loaded from the SavedModel `reference`; print one JSON line."""
+    import keras
+    import tensorflow as tf
+
+    quiet_tensorflow_logger()
+    if keras.backend.backend() != backend:
+        raise SystemExit(f"KERAS_BACKEND is {keras.backend.backend()}, expected {backend}")
+    signature = tf.saved_model.load(reference).signatures["serving_default"]
+    backbone, asnet = build("backbone", size), build("static", size)
+    result = {"keras_backend": backend, "version": _backend_version(backend)}
+    for batch in batches:
+        x = images(batch, size)
+        tx = tf.constant(x)
+        functions = {"tf_backbone": lambda: signature(image=tx),
+                     f"{backend}_backbone": lambda: backbone.predict_on_batch(x),
+                     f"{backend}_asnet": lambda: asnet.predict_on_batch(x)}
+        for function in functions.values():
+            function()
+            function()
+        result[f"batch_{batch}"] = time_interleaved(functions, rounds, batch)
+    print(json.dumps(result))
+
+
+def _backend_version(backend):
+    import importlib
+
+    return importlib.import_module(backend).__version__
+
+
+def backend_results(backend, size, batches, rounds, reference):
+    """Start `backend_child` in a fresh process; its timings, or {"error": ...}."""
+    # OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP workers otherwise spin after each
+    # operation and take the cores from the TensorFlow reference timed next to them.
+    env = dict(os.environ, KERAS_BACKEND=backend, OMP_WAIT_POLICY="PASSIVE")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    command = [sys.executable, os.path.abspath(__file__), "--backend-child", backend,
+               "--size", str(size), "--rounds", str(rounds), "--reference", reference,
+               "--batches", *map(str, batches)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"exit {result.returncode}: {result.stderr.strip()[-800:]}"}
+
+
 def main(argv=None):
     from asnet_keras import performance
 
@@ -156,7 +304,20 @@ def main(argv=None):
         help="XLA for predict; 'default' is asnet_keras.performance.PREDICT_JIT_COMPILE",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory children")
+    parser.add_argument("--runtimes", nargs="*", choices=RUNTIMES, default=None,
+                        help="exported runtimes to time (default: those installed; none "
+                        "with an empty list)")
+    parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=None,
+                        help="f32 and/or bf16 (default: bf16 too where the CPU has it)")
+    parser.add_argument("--backends", nargs="*", choices=BACKENDS, default=None,
+                        help="other Keras backends to time in child processes (default: "
+                        "those installed; none with an empty list)")
+    parser.add_argument("--artifacts", metavar="DIR", default=None,
+                        help="keep the exported backbone/ASNet files here and reuse them "
+                        "(default: a temporary folder)")
     parser.add_argument("--child", choices=MODELS, help=argparse.SUPPRESS)
+    parser.add_argument("--backend-child", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--reference", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     jit = jit_setting(args.jit_compile, performance.PREDICT_JIT_COMPILE)
     common = ["--size", str(args.size), "--jit-compile", args.jit_compile,
@@ -164,15 +325,39 @@ def main(argv=None):
     if args.child:
         child(args.child, args.size, args.batches, jit)
         return
+    if args.backend_child:
+        backend_child(args.backend_child, args.size, args.batches, args.rounds, args.reference)
+        return
 
+    import tempfile
+
+    quiet_tensorflow_logger()
+    bf16 = cpu_has_bf16()
+    precisions = args.precisions or (["f32", "bf16"] if bf16 else ["f32"])
+    runtimes = [r for r in (RUNTIMES if args.runtimes is None else args.runtimes)]
+    backends = [b for b in (BACKENDS if args.backends is None else args.backends)]
     report = {"benchmark": "inference", "input_px": args.size, "jit_compile": jit,
               "rounds": args.rounds, "machine": machine()}
+    report["machine"]["cpu_bf16"] = bf16
+    report["machine"].update(_runtime_versions(runtimes, backends))
+    temporary = tempfile.TemporaryDirectory(prefix="asnet_bench_")
+    folder = args.artifacts or temporary.name
+    os.makedirs(folder, exist_ok=True)
+
     models = {kind: build(kind, args.size) for kind in MODELS}
     for model in models.values():
         model.compile(jit_compile=jit)
+    extra, notes = runtime_functions(models, args.size, folder, runtimes, precisions)
+    if "bf16" in precisions:
+        for kind, label in (("backbone", "backbone"), ("static", "asnet")):
+            model = build_bf16(kind, args.size)
+            model.compile(jit_compile=jit)
+            extra[f"tf_bf16_{label}"] = lambda x, m=model: m.predict_on_batch(x)
+    report["notes"] = notes
     for batch in args.batches:
         x = images(batch, args.size)
         functions = {kind: (lambda m=model: m.predict_on_batch(x)) for kind, model in models.items()}
+        functions.update({name: (lambda f=f: f(x)) for name, f in extra.items()})
         for function in functions.values():
             function()
             function()
@@ -189,17 +374,78 @@ def main(argv=None):
             # ASNet is the default (`static`) graph (docs/model.md §1.1).
             "asnet_s_per_image": round(times["static"]["median"], 4),
             "asnet_over_backbone": ratio(times["static"]["median"], base["median"]),
+            **_runtime_rows(times, extra, base),
         }
     report["machine"]["load_average_1min_end"] = round(os.getloadavg()[0], 2)
+    if backends:
+        reference = os.path.join(folder, f"tf_backbone_{args.size}_savedmodel")
+        if not os.path.isdir(reference):
+            from asnet_keras.model import formats
+
+            formats.write_saved_model(models["backbone"], reference)
+        for backend in backends:
+            if not installed(backend):
+                report[backend] = {"skipped": "not installed"}
+                continue
+            report[backend] = _backend_rows(
+                backend, backend_results(backend, args.size, args.batches, args.rounds,
+                                         reference), args.batches)
+        report["machine"]["load_average_1min_after_backends"] = round(os.getloadavg()[0], 2)
     if not args.no_memory:
-        del models
+        del models, extra
         peaks = child_peaks(common, MODELS)
         for batch in args.batches:
             report[f"batch_{batch}"]["peak_rss_mib"] = {k: peaks[k][str(batch)] for k in MODELS}
         report["peak_rss_method"] = (
             "VmHWM (peak RSS) of one child process per model, after batch 1 then batch 10"
         )
+    temporary.cleanup()
     print(json.dumps(report))
+
+
+def _runtime_rows(times, extra, base):
+    """Seconds per image and ratios of every exported-runtime / bf16 function."""
+    rows = {}
+    for name in extra:
+        rows[f"{name}_s_per_image"] = round(times[name]["median"], 4)
+        rows[f"{name}_over_tf_backbone"] = ratio(times[name]["median"], base["median"])
+        if name.endswith("_asnet"):
+            own = name[: -len("asnet")] + "backbone"
+            if own in times:
+                rows[f"{name}_over_own_backbone"] = ratio(times[name]["median"],
+                                                          times[own]["median"])
+    return rows
+
+
+def _backend_rows(backend, result, batches):
+    if "error" in result:
+        return result
+    rows = {"version": result["version"]}
+    for batch in batches:
+        times = result[f"batch_{batch}"]
+        base = times["tf_backbone"]["median"]
+        rows[f"batch_{batch}"] = {
+            "tf_backbone_s_per_image": round(base, 4),
+            **{f"{name}_s_per_image": round(times[name]["median"], 4)
+               for name in (f"{backend}_backbone", f"{backend}_asnet")},
+            f"{backend}_backbone_over_tf_backbone": ratio(
+                times[f"{backend}_backbone"]["median"], base),
+            f"{backend}_asnet_over_tf_backbone": ratio(times[f"{backend}_asnet"]["median"], base),
+            f"{backend}_asnet_over_own_backbone": ratio(
+                times[f"{backend}_asnet"]["median"], times[f"{backend}_backbone"]["median"]),
+        }
+    return rows
+
+
+def _runtime_versions(runtimes, backends):
+    import importlib
+
+    versions = {}
+    for name, module in (("onnx", "onnxruntime"), ("openvino", "openvino"), ("jax", "jax"),
+                         ("torch", "torch")):
+        if name in list(runtimes) + list(backends) and installed(name):
+            versions[module] = importlib.import_module(module).__version__
+    return versions
 
 
 if __name__ == "__main__":

@@ -52,39 +52,18 @@ def export(weights, out, *, input_size=None, fixation_head=None, fixation_28=Non
     """
     import keras
 
-    from asnet_keras.inference.loading import read_run_config, register_custom_objects
     from asnet_keras.layers import copy_weights_by_name
-    from asnet_keras.model.options import ASNetOptions
-    from asnet_keras.model.weight_structure import options_from_model, options_from_weights_file
 
-    weights, out = os.fspath(weights), os.fspath(out)
-    if os.path.isdir(weights):  # a run folder written by `python -m asnet_keras.train`
-        weights = os.path.join(weights, "best.weights.h5")
-    if not os.path.isfile(weights):
-        raise ValueError(
-            f"{weights}: no such file. Pass a .weights.h5, .keras or .h5 file, or a "
-            "finished training run folder (it holds best.weights.h5)."
-        )
+    out = os.fspath(out)
     if not out.endswith((".keras", ".h5")) or out.endswith(".weights.h5"):
         raise ValueError(
             f"--out {out}: name a .keras file (recommended) or a legacy .h5 file; a "
             ".weights.h5 file holds no network, so it cannot be loaded without this package."
         )
-
-    register_custom_objects()
-    source = _load_whole_model(weights)
-    run_config = read_run_config(weights)
-    if "input_size" in run_config:
-        options = ASNetOptions.from_json(run_config, source=weights + " (config.json)")
-    elif source is not None:
-        options = options_from_model(source)
-    else:
-        options = options_from_weights_file(weights)
-    explicit = dict(input_size=input_size, fixation_head=fixation_head,
-                    fixation_28=fixation_28, use_convlstm=use_convlstm, config=config)
-    options = options.replace(**{k: v for k, v in explicit.items() if v is not None})
-    if source is None:
-        source = _load_weights_file(weights, options)
+    source, options = load_trained(
+        weights, input_size=input_size, fixation_head=fixation_head,
+        fixation_28=fixation_28, use_convlstm=use_convlstm, config=config,
+    )
 
     stock = options.replace(recurrence="stock").build()
     copied = copy_weights_by_name(source, stock)
@@ -108,6 +87,50 @@ def export(weights, out, *, input_size=None, fixation_head=None, fixation_28=Non
     used = {k: v for k, v in options.to_json().items() if k != "recurrence"}
     return {"out": out, "options": used, "layers_copied": len(copied),
             "outputs": list(stock.output_names), "max_abs_difference": difference}
+
+
+def load_trained(weights, *, input_size=None, fixation_head=None, fixation_28=None,
+                 use_convlstm=None, config=None):
+    """The trained model at `weights` and its `ASNetOptions` (shared by every format).
+
+    Args:
+        weights: a `.weights.h5` file, a whole saved model (`.keras`, legacy `.h5`) or a
+            training run folder (its `best.weights.h5` and `config.json`).
+        input_size, fixation_head, fixation_28, use_convlstm, config: `ASNetOptions`
+            fields; None means "as config.json beside `weights` says, else as the
+            weights' layer structure says".
+    Returns:
+        (keras.Model holding the weights, `ASNetOptions`).
+    Raises:
+        ValueError: a path or option is wrong; the message says what to do.
+    """
+    from asnet_keras.inference.loading import read_run_config, register_custom_objects
+    from asnet_keras.model.options import ASNetOptions
+    from asnet_keras.model.weight_structure import options_from_model, options_from_weights_file
+
+    weights = os.fspath(weights)
+    if os.path.isdir(weights):  # a run folder written by `python -m asnet_keras.train`
+        weights = os.path.join(weights, "best.weights.h5")
+    if not os.path.isfile(weights):
+        raise ValueError(
+            f"{weights}: no such file. Pass a .weights.h5, .keras or .h5 file, or a "
+            "finished training run folder (it holds best.weights.h5)."
+        )
+    register_custom_objects()
+    source = _load_whole_model(weights)
+    run_config = read_run_config(weights)
+    if "input_size" in run_config:
+        options = ASNetOptions.from_json(run_config, source=weights + " (config.json)")
+    elif source is not None:
+        options = options_from_model(source)
+    else:
+        options = options_from_weights_file(weights)
+    explicit = dict(input_size=input_size, fixation_head=fixation_head,
+                    fixation_28=fixation_28, use_convlstm=use_convlstm, config=config)
+    options = options.replace(**{k: v for k, v in explicit.items() if v is not None})
+    if source is None:
+        source = _load_weights_file(weights, options)
+    return source, options
 
 
 def _load_whole_model(path):

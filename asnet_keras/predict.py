@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.devices import report_devices
 from asnet_keras.inference.loading import load_asnet
 from asnet_keras.inference.prediction import POSTPROCESS, collect_inputs, predict_files
 
@@ -62,6 +63,7 @@ def main(argv=None):
         print("error: no image to process", file=sys.stderr)
         return 2 if not problems else 1
     try:
+        report_devices("asnet_keras.predict")
         model = load_asnet(args.weights)
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,

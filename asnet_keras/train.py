@@ -12,6 +12,7 @@ import dataclasses
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.devices import report_devices
 from asnet_keras.model.variants import VARIANTS
 from asnet_keras.training.config import (
     MIXED_PRECISION,
@@ -103,6 +104,7 @@ def main(argv=None):
     quiet_tensorflow()
     config = parse_args(argv)
     try:
+        report_devices("asnet_keras.train")
         train(config)
     except (ValueError, TrainingDiverged) as error:
         print(f"error: {error}", file=sys.stderr)

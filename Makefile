@@ -17,27 +17,50 @@ PYTEST_ARGS ?=
 BROWSER_SHOT ?= results/browser/serve_page.png
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Which TensorFlow build `make setup` installs: auto (the GPU build when nvidia-smi lists a
+# GPU), cpu or gpu (tools/install_requirements.py; README "Install").
+DEVICE ?= auto
+# The optional PyTorch backend (`make setup-torch`); 2.13.0's CPU wheel on Linux x86-64.
+TORCH ?= torch==2.13.0
+# The tests that run under every Keras backend: model, layers, losses (README "Other backends").
+BACKEND_TESTS ?= tests/model tests/layers
+
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast demo data synthetic verify-data train eval predict export \
-        convert-released ablation notebooks bench bench-inference bench-train-step bench-pipeline \
-        bench-metrics bench-verify-data clean serve setup-browser test-browser bench-serve bench-head
+.PHONY: help setup setup-torch test test-fast test-jax test-jax-all test-torch demo data synthetic \
+        verify-data train eval predict export convert-released ablation notebooks bench \
+        bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
+        serve setup-browser test-browser bench-serve bench-head
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 28
 	@echo "Variables: DATA=$(DATA) OUT=$(OUT) RESULTS=$(RESULTS) ABLATION=$(ABLATION) WEIGHTS=$(WEIGHTS) RAW=<raw downloads> ARGS=<extra flags>"
 
-setup: $(STAMP) ## Create .venv and install the requirements (and this package, editable)
-
-$(STAMP): requirements.txt pyproject.toml
+setup: ## Create .venv, install the requirements with TensorFlow's CPU or GPU build (DEVICE=auto|cpu|gpu)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) tools/install_requirements.py --device $(DEVICE)
 	touch $(STAMP)
 
-test: $(STAMP) ## Run the whole test suite, what CI runs (creates .venv first if missing)
+$(STAMP): requirements.txt requirements-cpu.txt requirements-gpu.txt pyproject.toml tools/install_requirements.py
+	$(MAKE) --no-print-directory setup
+
+setup-torch: $(STAMP) ## Add the optional PyTorch backend to .venv (TORCH=torch==2.13.0)
+	$(PY) -m pip install --quiet "$(TORCH)"
+
+test: $(STAMP) ## Run the whole test suite, then the model/layer/loss tests under JAX: what CI runs
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-jax
+
+test-jax: $(STAMP) ## The model, layer and loss tests under KERAS_BACKEND=jax (not slow; about 3 min)
+	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -m "not slow and not backend_heavy" -q $(PYTEST_ARGS)
+
+test-jax-all: $(STAMP) ## The same with the tests marked backend_heavy (minutes of XLA compiling)
+	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -m "not slow" -q $(PYTEST_ARGS)
+
+test-torch: $(STAMP) ## The same tests under KERAS_BACKEND=torch (needs make setup-torch)
+	@$(PY) -c "import torch" 2>/dev/null || { echo "test-torch needs PyTorch: run make setup-torch"; exit 2; }
+	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -m "not slow" -q $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## The inner loop: every test not marked slow, on 2 workers (about 3 min)
 	$(PY) -m pytest -m "not slow" -n 2 -q $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ Layout (each sub-package's docstring says more):
     evaluation/  scoring test sets, pred-dir maps, results files
     metrics/     fixation and salient-object metrics (numpy only)
     reporting/   the paper's tables beside ours, figures (the notebooks' support)
+    devices.py   the Keras backend and devices a run uses, and the GPU warning
     train.py, evaluate.py, predict.py, export.py, convert_released.py, demo.py,
     ablation.py, notebooks.py: the command-line entry points (`python -m asnet_keras.X`)
 """

@@ -10,6 +10,7 @@ import os
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.devices import report_devices
 from asnet_keras.evaluation import pred_dir_checks
 from asnet_keras.evaluation.api import (
     DEFAULT_DATASETS,
@@ -82,6 +83,7 @@ def main(argv=None):
                   progress=not args.quiet, batch_size=args.batch_size)
     try:
         if args.weights:
+            report_devices("asnet_keras.evaluate")
             results = evaluate_model(args.weights, args.data, args.datasets, args.out,
                                      input_size=args.input_size, save_maps=args.save_maps,
                                      all_outputs=args.all_outputs, **common)

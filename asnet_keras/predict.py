@@ -12,6 +12,7 @@ import sys
 
 from asnet_keras import atomic_files
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.devices import report_devices
 from asnet_keras.inference import cropping
 from asnet_keras.inference.loading import load_asnet
 from asnet_keras.inference.runtimes import artifact_format, open_artifact
@@ -94,6 +95,7 @@ def main(argv=None):
         print("error: no image to process", file=sys.stderr)
         return 2 if not problems else 1
     try:
+        report_devices("asnet_keras.predict")
         model = load_model(args.weights, args.precision)
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,

@@ -14,6 +14,7 @@ import sys
 from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.atomic_files import OutputWriteError
 from asnet_keras.data.verification import MODES as VERIFY_MODES
+from asnet_keras.devices import report_devices
 from asnet_keras.model.variants import VARIANTS
 from asnet_keras.training.config import (
     MIXED_PRECISION,
@@ -117,6 +118,7 @@ def main(argv=None):
     quiet_tensorflow()
     config = parse_args(argv)
     try:
+        report_devices("asnet_keras.train")
         train(config)
     except (ValueError, TrainingDiverged, BadSampleError, RunLocked, OutputWriteError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,20 +1,33 @@
-"""One training step of ASNet at batch 10, 224 px: `static` against `stock` recurrence.
+"""One training step of ASNet on synthetic tensors, under any Keras backend.
 
-    python benchmarks/train_step.py                  # ~10 min on 2 cores
-    python benchmarks/train_step.py --jit-compile on # the XLA measurement
+    python benchmarks/train_step.py                        # TensorFlow, static vs stock, 224 px
+    python benchmarks/train_step.py --backend jax          # the same step under JAX
+    python benchmarks/train_step.py --backend torch --graphs static --size 64
+    python benchmarks/train_step.py --jit-compile on       # the XLA measurement
 
 Prints one JSON line: median (and minimum) seconds per training step of each graph,
-`stock_over_static` (the speed-up of the static graph), and each graph's peak memory.
+`stock_over_static` when both graphs ran (the speed-up of the static graph), each graph's
+peak memory, and the machine (CPU, Keras backend and version, the devices it ran on).
 
-The step timed is the one the trainer runs (`asnet_keras.training.steps.single_device_step`,
-i.e. `make_step_functions`: Eq. 13, Adam, the paper's full loss), with
-`jit_compile=asnet_keras.performance.TRAIN_JIT_COMPILE` unless `--jit-compile` says
-otherwise. Inputs are one fixed random batch: raw pixels, a fixation map per image and
-binary masks at every output size, every label present (weights 1). Timing interleaves the two graphs round by round after
-`--warmup` steps each (the first traces the step), so a change in the machine's load hits
-both alike. Memory: a child process per graph builds and compiles it, runs two steps and
-reports its peak resident set size (Linux `VmHWM`, MiB: Python, TensorFlow, model, optimizer
-state and the step's activations).
+The step (`--step`):
+- `trainer` (TensorFlow only, its default): the step `python -m asnet_keras.train` runs,
+  `asnet_keras.training.steps.single_device_step` (`make_step_functions`: Eq. 13, Adam,
+  the paper's full loss, under tf.distribute's default strategy);
+- `keras` (the default under JAX and torch): `compile_asnet` + `train_on_batch`, the
+  same Eq. 13 with the same losses and Adam (`tests/training/test_steps.py` checks that
+  the two give the same loss on the same batch).
+Under JAX and torch neither this script nor what it imports loads TensorFlow, so it runs
+on a machine that has only JAX or PyTorch (docs/backends.md §5).
+
+`--jit-compile default` is `asnet_keras.performance.TRAIN_JIT_COMPILE` under TensorFlow
+(XLA off, measured faster on CPU) and Keras' "auto" under JAX (XLA through jax.jit) and
+torch (eager). Inputs are one fixed random batch: raw pixels, a fixation map per image and
+binary masks at every output size, every label present (weights 1). Timing interleaves
+the graphs round by round after `--warmup` steps each (the first traces the step), so a
+change in the machine's load hits both alike. Memory: a child process per graph builds
+and compiles it, runs two steps and reports its peak resident set size (Linux `VmHWM`,
+MiB: Python, the framework, model, optimizer state and the step's activations; host
+memory only, not an accelerator's).
 """
 
 import argparse
@@ -31,10 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import inference  # noqa: E402 - the helpers shared with the inference benchmark
 
 GRAPHS = ("static", "stock")
+BACKENDS = ("tensorflow", "jax", "torch")
+STEPS = ("trainer", "keras")
 
 
 def trainer_step(kind, size, batch, jit):
-    """The trainer's step for the `kind` graph on one fixed batch: a no-argument callable."""
+    """The trainer's step (TensorFlow) for the `kind` graph on one fixed batch."""
     from asnet_keras.training.steps import single_device_step
 
     model = inference.build(kind, size)
@@ -45,10 +60,23 @@ def trainer_step(kind, size, batch, jit):
     return lambda: step(x, targets, weights)
 
 
+def keras_step(kind, size, batch, jit):
+    """`compile_asnet` + `train_on_batch` (any backend) for the `kind` graph, one batch."""
+    from asnet_keras.model.losses import compile_asnet
+
+    model = compile_asnet(inference.build(kind, size), jit_compile=jit)
+    x, y = batch_for(model, batch, size)
+    targets = [y[name] for name in model.output_names]
+    weights = [np.ones(batch, "float32") for _ in targets]
+    return lambda: model.train_on_batch(x, targets, sample_weight=weights)
+
+
+def make_step(step, kind, size, batch, jit):
+    return (trainer_step if step == "trainer" else keras_step)(kind, size, batch, jit)
+
+
 def batch_for(model, batch, size, seed=0):
     """(images, {output: target}) with plausible targets for every output."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     targets = {}
     for name, shape in zip(model.output_names, model.output_shape):
@@ -60,56 +88,94 @@ def batch_for(model, batch, size, seed=0):
     return inference.images(batch, size, seed), targets
 
 
-def child(kind, size, batch, jit):
-    step = trainer_step(kind, size, batch, jit)
+def child(step, kind, size, batch, jit):
+    run = make_step(step, kind, size, batch, jit)
     for _ in range(2):
-        step()
+        run()
     print(json.dumps({"peak_rss_mib": round(inference.peak_rss_mib(), 1)}))
 
 
-def main(argv=None):
-    from asnet_keras import performance
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Example, a GPU figure on a machine with JAX but no TensorFlow: "
+        "python benchmarks/train_step.py --backend jax --graphs static",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    parser.add_argument("--step", choices=STEPS, default=None,
+                        help="what is timed: the trainer's tf.distribute step (TensorFlow "
+                        "only, its default) or compile_asnet + train_on_batch (default "
+                        "under jax and torch)")
+    parser.add_argument("--graphs", default=",".join(GRAPHS),
+                        help="comma-separated recurrences to time: static, stock (default both)")
     parser.add_argument("--size", type=int, default=224, help="image side in pixels")
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="timed steps per graph")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (>= 1)")
     parser.add_argument(
         "--jit-compile", choices=("default", "on", "off"), default="default",
-        help="XLA for the train step; 'default' is asnet_keras.performance.TRAIN_JIT_COMPILE",
+        help="XLA / compilation of the step; 'default': asnet_keras.performance."
+        "TRAIN_JIT_COMPILE under TensorFlow, Keras' 'auto' under jax and torch",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory children")
     parser.add_argument("--child", choices=GRAPHS, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    jit = inference.jit_setting(args.jit_compile, performance.TRAIN_JIT_COMPILE)
-    if args.child:
-        child(args.child, args.size, args.batch, jit)
-        return
+    return parser
 
-    report = {"benchmark": "train_step", "input_px": args.size, "batch": args.batch,
-              "jit_compile": jit, "rounds": args.rounds, "machine": inference.machine()}
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    backend = args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if backend not in BACKENDS:
+        parser.error(f"KERAS_BACKEND={backend!r}: pass --backend tensorflow, jax or torch")
+    # Before anything imports Keras: the backend is fixed at its first import.
+    os.environ["KERAS_BACKEND"] = backend
+    step = args.step or ("trainer" if backend == "tensorflow" else "keras")
+    if step == "trainer" and backend != "tensorflow":
+        parser.error("--step trainer is tf.distribute code: use --backend tensorflow, or "
+                     "--step keras (the same Eq. 13 through compile_asnet)")
+    graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
+    if not graphs or any(g not in GRAPHS for g in graphs):
+        parser.error(f"--graphs {args.graphs!r}: pass static, stock or static,stock")
+
+    from asnet_keras import performance
+    from asnet_keras.devices import machine_info
+
+    if args.jit_compile == "default":
+        jit = performance.TRAIN_JIT_COMPILE if backend == "tensorflow" else "auto"
+    else:
+        jit = args.jit_compile == "on"
+    if args.child:
+        child(step, args.child, args.size, args.batch, jit)
+        return 0
+
+    report = {"benchmark": "train_step", "backend": backend, "step": step,
+              "input_px": args.size, "batch": args.batch, "jit_compile": jit,
+              "rounds": args.rounds, "machine": machine_info()}
     functions = {}
-    for kind in GRAPHS:
-        functions[kind] = trainer_step(kind, args.size, args.batch, jit)
+    for kind in graphs:
+        functions[kind] = make_step(step, kind, args.size, args.batch, jit)
         for _ in range(max(1, args.warmup)):
             functions[kind]()
     times = inference.time_interleaved(functions, args.rounds, 1)
-    report.update({
-        **{f"{kind}_s_per_step": round(times[kind]["median"], 3) for kind in GRAPHS},
-        **{f"{kind}_min_s_per_step": round(times[kind]["min"], 3) for kind in GRAPHS},
-        "stock_over_static": inference.ratio(times["stock"]["median"], times["static"]["median"]),
-        "stock_over_static_min": inference.ratio(times["stock"]["min"], times["static"]["min"]),
-    })
+    report.update({f"{kind}_s_per_step": round(times[kind]["median"], 3) for kind in graphs})
+    report.update({f"{kind}_min_s_per_step": round(times[kind]["min"], 3) for kind in graphs})
+    if set(graphs) == set(GRAPHS):
+        report["stock_over_static"] = inference.ratio(
+            times["stock"]["median"], times["static"]["median"])
+        report["stock_over_static_min"] = inference.ratio(
+            times["stock"]["min"], times["static"]["min"])
     report["machine"]["load_average_1min_end"] = round(os.getloadavg()[0], 2)
+    report["tensorflow_loaded"] = sys.modules.get("tensorflow") is not None
     if not args.no_memory:
         functions.clear()
         peaks = {}
-        for kind in GRAPHS:
+        for kind in graphs:
             result = subprocess.run(
                 [sys.executable, os.path.abspath(__file__), "--child", kind,
-                 "--size", str(args.size), "--batch", str(args.batch),
-                 "--jit-compile", args.jit_compile],
+                 "--backend", backend, "--step", step, "--size", str(args.size),
+                 "--batch", str(args.batch), "--jit-compile", args.jit_compile],
                 capture_output=True, text=True, check=False,
             )
             if result.returncode != 0:
@@ -118,7 +184,8 @@ def main(argv=None):
         report["peak_rss_mib"] = peaks
         report["peak_rss_method"] = "VmHWM (peak RSS) of one child process per graph, 2 steps"
     print(json.dumps(report))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -53,9 +53,13 @@ import math
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from asnet_keras.data import layout
+from asnet_keras.devices import tensorflow_for_data
+
+# tf.data under every Keras backend (Keras' fit takes a tf.data.Dataset under JAX and
+# torch too); off the GPUs unless TensorFlow is the backend (docs/backends.md §3).
+tf = tensorflow_for_data()
 
 # Paper §3.3 names rotation as an augmentation but no range; "small" is read as ±10°.
 ROTATION_DEGREES = 10.0

@@ -83,10 +83,12 @@ def resize_to_input(image, size):
     Exactly the training pipeline's resize (`asnet_keras.data.make_loader`):
     `INPUT_INTERPOLATION`, so a model sees the same pixels in training and inference.
     """
-    import tensorflow as tf
-
     if image.shape[:2] == (size, size):
         return image.astype(np.float32)
+    # TensorFlow's resize whatever the Keras backend: the training pipeline's pixels.
+    from asnet_keras.devices import tensorflow_for_data
+
+    tf = tensorflow_for_data()
     resized = tf.image.resize(
         tf.convert_to_tensor(image, tf.float32), (size, size), method="bilinear", antialias=True
     )

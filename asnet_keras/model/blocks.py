@@ -190,6 +190,9 @@ def recurrent_block(
             recurrent_activation=recurrent_activation,
             recurrent_initializer=recurrent_initializer,
             return_sequences=False,
+            # Three steps unrolled under JAX: its scan loop made a training step ~60×
+            # slower (docs/framework_notes.md §7); same values, other backends unchanged.
+            unroll=keras.backend.backend() == "jax",
             name=name,
         )(sequence)
     if recurrence == "static":

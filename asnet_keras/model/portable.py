@@ -76,8 +76,10 @@ def export(weights, out, *, input_size=None, fixation_head=None, fixation_28=Non
         images = np.random.default_rng(0).uniform(0, 255, shape).astype("float32")
         expected = _as_list(source(images, training=False))
         got = _as_list(reloaded(images, training=False))
+        # convert_to_numpy: under torch the outputs are tensors that require grad.
+        to_numpy = keras.ops.convert_to_numpy
         difference = max(
-            float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in zip(expected, got)
+            float(np.max(np.abs(to_numpy(a) - to_numpy(b)))) for a, b in zip(expected, got)
         )
         if len(expected) != len(got) or difference > CHECK_TOLERANCE:
             raise RuntimeError(

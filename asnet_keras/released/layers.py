@@ -37,10 +37,12 @@ class GaussianPriorInitializer(keras.initializers.Initializer):
         if size % 4:
             raise ValueError(f"GaussianPriorInitializer: shape {shape} is not (4·n,).")
         half = size // 2
-        low = np.array([0.3] * half + [0.05] * half, dtype="float32")
-        high = np.array([0.7] * half + [0.3] * half, dtype="float32")
+        ops = keras.ops
+        low = ops.convert_to_tensor(np.array([0.3] * half + [0.05] * half, dtype="float32"))
+        span = ops.convert_to_tensor(np.array([0.4] * half + [0.25] * half, dtype="float32"))
         unit = keras.random.uniform((size,), 0.0, 1.0, dtype="float32", seed=self.seed)
-        return keras.ops.cast(low + unit * (high - low), dtype or "float32")
+        # Tensors on both sides: a numpy array on the left of a torch tensor fails.
+        return ops.cast(ops.add(low, ops.multiply(unit, span)), dtype or "float32")
 
     def get_config(self):
         return {"seed": self.seed}
@@ -101,7 +103,8 @@ class LearningPrior(keras.layers.Layer):
             ops.clip(params[b * n : (b + 1) * n], low, high)  # §3 step 1
             for b, (low, high) in enumerate(CLIP_RANGES)
         )
-        grid_x, grid_y = prior_grids(height, width)  # §3 steps 2–3, (H, W, 1) each
+        # §3 steps 2–3, (H, W, 1) each; as tensors (numpy − torch tensor is an error).
+        grid_x, grid_y = (ops.convert_to_tensor(g) for g in prior_grids(height, width))
         eps = KERAS2_EPSILON
         scale = 1.0 / (2.0 * math.pi * sigma_x * sigma_y + eps)
         exponent = ops.square(grid_x - mu_x) / (2.0 * ops.square(sigma_x) + eps) + ops.square(

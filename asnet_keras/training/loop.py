@@ -74,7 +74,8 @@ def train(config):
         three formats, config, history, logs, backup, finished.
     Raises:
         ValueError: a bad option or missing prepared data (before any work), or a run
-            folder made with another configuration.
+            folder made with another configuration, or a Keras backend other than
+            TensorFlow (this loop is tf.distribute code).
         TrainingDiverged: the loss or weights became NaN/inf; the run stops, and the
             files written before stay as they were.
         run_lock.RunLocked: another process trains into `config.out`.
@@ -85,6 +86,7 @@ def train(config):
     """
     if isinstance(config, dict):
         config = TrainConfig(**config)
+    _check_backend()
     check_config(config)
     out = os.path.abspath(config.out)
     paths = paths_of(out)
@@ -212,6 +214,21 @@ def _write_run_config(run, pipeline, n_train, n_val):
         check_resumable(run.out, content)
         os.makedirs(run.out, exist_ok=True)
         write_json(run.paths["config"], content)
+
+
+def _check_backend():
+    """The loop is `tf.distribute` code: refuse another Keras backend with the way out."""
+    from asnet_keras.devices import keras_backend
+
+    backend = keras_backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            f"Keras runs on the {backend} backend (KERAS_BACKEND), but this trainer is built "
+            "on tf.distribute and needs KERAS_BACKEND=tensorflow. To train under "
+            f"{backend} on one device, use asnet_keras.compile_asnet(model) and "
+            "model.fit(asnet_keras.data.pipeline.training_dataset(...)) (README, "
+            '"Other backends"; docs/backends.md §4).'
+        )
 
 
 def _build_training_state(run):

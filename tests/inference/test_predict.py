@@ -62,6 +62,7 @@ def test_predict_writes_maps_at_image_size_and_reports_corrupt_file(model_path, 
     captured = capsys.readouterr()
     assert "broken.jpg" in captured.err
     assert "3 of 4 images written" in captured.out
+    assert "asnet_keras.predict: Keras backend " in captured.out  # the devices it runs on
     for stem, (h, w) in sizes.items():
         for kind in ("saliency", "fixation"):
             saved = cv2.imread(str(out / kind / f"{stem}.png"), cv2.IMREAD_UNCHANGED)

@@ -22,9 +22,13 @@ PAPER_SHAPES = {
     [
         ({}, PAPER_SHAPES),
         ({"recurrence": "stock"}, PAPER_SHAPES),
-        ({"fixation_head": False}, {k: v for k, v in PAPER_SHAPES.items() if k != "fixation"}),
+        pytest.param({"fixation_head": False},
+                     {k: v for k, v in PAPER_SHAPES.items() if k != "fixation"},
+                     marks=pytest.mark.backend_heavy),
         ({"use_convlstm": False}, PAPER_SHAPES),
-        ({"fixation_28": True}, {**PAPER_SHAPES, "fixation_conv4": (4, 4, 1)}),
+        # Under every backend in tests/test_backends.py as well.
+        pytest.param({"fixation_28": True}, {**PAPER_SHAPES, "fixation_conv4": (4, 4, 1)},
+                     marks=pytest.mark.backend_heavy),
     ],
     ids=["paper", "stock", "wo_fixation", "wo_convlstm", "fixation_28"],
 )

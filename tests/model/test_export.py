@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -45,10 +46,11 @@ def trained(tmp_path_factory):
     model.save_weights(run / "model.weights.h5")
     (run / "config.json").write_text(json.dumps({"input_size": 32, "fixation_28": True}))
     images = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
-    expected = [np.asarray(o) for o in model(images, training=False)]
+    expected = [keras.ops.convert_to_numpy(o) for o in model(images, training=False)]
     return run, images, expected, list(model.output_names)
 
 
+@pytest.mark.backend_heavy  # .keras across processes and backends: tests/test_backends.py
 def test_export_loads_without_asnet_keras_and_matches(trained, tmp_path):
     run, images, expected, names = trained
     for suffix in (".keras", ".h5"):
@@ -103,8 +105,6 @@ def test_export_takes_a_training_run_folder(trained, tmp_path):
     shutil.copy(run / "config.json", folder / "config.json")
     result = export.export(folder, tmp_path / "from_run.keras")
     assert result["max_abs_difference"] <= 1e-4
-    import keras
-
     model = keras.models.load_model(tmp_path / "from_run.keras", compile=False)
     assert list(model.output_names) == names  # fixation_28 from the run's config.json
     for got, want in zip(model.predict(images, verbose=0), expected):

@@ -77,14 +77,14 @@ def run_layer_test(cls, init_kwargs, input_data, expected_output_shape, tmp_path
     config = layer.get_config()
     clone = cls.from_config(config)
     assert clone.get_config() == config
-    output = np.asarray(layer(input_data))
+    output = keras.ops.convert_to_numpy(layer(input_data))
     assert output.shape == tuple(expected_output_shape)
 
     inputs = keras.Input(shape=input_data.shape[1:])
     model = keras.Model(inputs, cls(**init_kwargs)(inputs))
-    before = np.asarray(model(input_data))
+    before = keras.ops.convert_to_numpy(model(input_data))
     path = os.path.join(tmp_path, "layer.keras")
     model.save(path)
-    after = np.asarray(keras.models.load_model(path, compile=False)(input_data))
+    after = keras.ops.convert_to_numpy(keras.models.load_model(path, compile=False)(input_data))
     np.testing.assert_allclose(before, after, atol=atol)
     return output

@@ -97,7 +97,7 @@ bench: bench-inference bench-train-step bench-pipeline bench-metrics ## Run ever
 bench-inference: $(STAMP) ## ASNet static/stock vs VGG16 backbone, 224 px, batch 1 and 10
 	$(PY) benchmarks/inference.py $(ARGS)
 
-bench-train-step: $(STAMP) ## One training step at batch 10, 224 px, static vs stock
+bench-train-step: $(STAMP) ## One training step at batch 10, 224 px, static vs stock (ARGS="--backend jax|torch")
 	$(PY) benchmarks/train_step.py $(ARGS)
 
 bench-pipeline: $(STAMP) ## Input pipeline images/s against training images/s

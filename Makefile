@@ -111,7 +111,7 @@ bench-inference: $(STAMP) ## ASNet vs VGG16 backbone in TF, ONNX Runtime, OpenVI
 bench-head: $(STAMP) ## The head's ConvLSTMs part by part (convolutions, gate arithmetic), 224 px
 	$(PY) benchmarks/head_profile.py $(ARGS)
 
-bench-train-step: $(STAMP) ## One training step at batch 10, 224 px, static vs stock
+bench-train-step: $(STAMP) ## One training step at batch 10, 224 px, static vs stock (ARGS="--backend jax|torch")
 	$(PY) benchmarks/train_step.py $(ARGS)
 
 bench-pipeline: $(STAMP) ## Input pipeline images/s against training images/s

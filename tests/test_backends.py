@@ -31,8 +31,15 @@ def available_backends():
     return [name for name in BACKENDS if installed(name)]
 
 
-def environment(backend):
-    return dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+def environment(backend, jax_cache=None):
+    """The environment of a child under `backend`; with `jax_cache`, JAX keeps every
+    compiled executable there, so the same ASNet compiled again (one per loaded file) is
+    read back instead of compiled."""
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    if jax_cache is not None:
+        env.update(JAX_COMPILATION_CACHE_DIR=str(jax_cache),
+                   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    return env
 
 
 def run_under(backend, args, cwd=REPO, timeout=600):
@@ -69,8 +76,9 @@ def test_weight_files_predict_fit_and_evaluate_under_every_backend(tmp_path):
     for backend in backends:  # output to files: full pipes would stall the others
         with open(tmp_path / f"{backend}.out", "w") as out, \
                 open(tmp_path / f"{backend}.err", "w") as err:
-            processes[backend] = subprocess.Popen(command, cwd=REPO, env=environment(backend),
-                                                  stdout=out, stderr=err)
+            processes[backend] = subprocess.Popen(
+                command, cwd=REPO, env=environment(backend, tmp_path / "jax_cache"),
+                stdout=out, stderr=err)
     reports = {}
     for backend, process in processes.items():
         process.wait(timeout=900)

@@ -38,11 +38,12 @@ class GaussianPriorInitializer(keras.initializers.Initializer):
             raise ValueError(f"GaussianPriorInitializer: shape {shape} is not (4·n,).")
         half = size // 2
         ops = keras.ops
-        low = ops.convert_to_tensor(np.array([0.3] * half + [0.05] * half, dtype="float32"))
-        span = ops.convert_to_tensor(np.array([0.4] * half + [0.25] * half, dtype="float32"))
+        low = np.array([0.3] * half + [0.05] * half, dtype="float32")
+        high = np.array([0.7] * half + [0.3] * half, dtype="float32")
         unit = keras.random.uniform((size,), 0.0, 1.0, dtype="float32", seed=self.seed)
-        # Tensors on both sides: a numpy array on the left of a torch tensor fails.
-        return ops.cast(ops.add(low, ops.multiply(unit, span)), dtype or "float32")
+        # Through keras.ops: a numpy array on the left of a torch tensor is an error.
+        value = ops.add(ops.convert_to_tensor(low), ops.multiply(unit, high - low))
+        return ops.cast(value, dtype or "float32")
 
     def get_config(self):
         return {"seed": self.seed}

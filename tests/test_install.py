@@ -119,8 +119,11 @@ def test_pyproject_extras_equal_the_requirement_files():
     # No TensorFlow in the base install: the extras choose it.
     assert not any(dep.startswith("tensorflow") for dep in project["dependencies"])
     runtime = requirement_lines("requirements.txt")
-    runtime = runtime[: runtime.index("pytest>=8")]  # the rest is for tests and notebooks
+    rest = runtime[runtime.index("pytest>=8"):]  # tests, notebooks, deployment runtimes
+    runtime = runtime[: runtime.index("pytest>=8")]
     assert project["dependencies"] == runtime
+    # The `test` and `deploy` extras are what make setup installs beyond the runtime.
+    assert set(extras["test"]) | set(extras["deploy"]) <= set(rest)
 
 
 def test_help_and_bad_device():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="fastapi is not installed (pip install -r requirements.txt)")
-pytest.importorskip("httpx", reason="httpx is not installed (pip install -r requirements.txt)")
+pytest.importorskip("httpx2", reason="httpx2 (the test client's HTTP library) is not installed (pip install -r requirements.txt)")
 
 from fastapi.testclient import TestClient  # noqa: E402
 

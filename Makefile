@@ -120,7 +120,7 @@ bench-pipeline: $(STAMP) ## Input pipeline images/s against training images/s
 bench-metrics: $(STAMP) ## Every metric on 1,000 synthetic 400x300 maps
 	$(PY) benchmarks/metrics_speed.py $(ARGS)
 
-bench-serve: $(STAMP) ## Service load test on 127.0.0.1: batched vs one at a time (ARGS="--input-size 64")
+bench-serve: $(STAMP) ## Service load on 127.0.0.1, batched vs one at a time, 4 and 16 clients (ARGS="--input-size 64 --plot F.png")
 	$(PY) benchmarks/serve_load.py $(ARGS)
 
 setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sudo) and Selenium for the browser test

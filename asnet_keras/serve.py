@@ -13,8 +13,8 @@ The model is loaded once; then:
                                  (?format=png|jpeg: the cropped image itself)
     GET  /health, GET /info      liveness; model options, input size, backend, device
 
-Requests arriving together share a forward pass (up to --max-batch images collected for
-at most --batch-wait-ms). Bad uploads get a 4xx answer that says what is wrong; the
+Requests arriving together share a forward pass (up to --max-batch images; a pass that is
+not full waits at most --batch-wait-ms for requests still being read and decoded). Bad uploads get a 4xx answer that says what is wrong; the
 service keeps running. Details: docs/serving.md.
 
 Exit status: 0 after a clean shutdown (Ctrl-C; on SIGTERM uvicorn shuts down the same
@@ -97,9 +97,10 @@ def build_parser():
                         "(default 1; more only helps with more cores than one process uses)")
     parser.add_argument("--max-batch", type=_positive(int), default=8,
                         help="most images per forward pass; 1 = one at a time (default 8)")
-    parser.add_argument("--batch-wait-ms", type=_non_negative_float, default=5.0,
-                        help="how long a request waits for others to share its forward "
-                        "pass, in milliseconds (default 5)")
+    parser.add_argument("--batch-wait-ms", type=_non_negative_float, default=10.0,
+                        help="the longest a forward pass that is not full waits for "
+                        "requests still being uploaded and decoded, in milliseconds; with "
+                        "none on the way it starts at once (default 10)")
     parser.add_argument("--max-pixels", type=_positive(int), default=DEFAULT_MAX_PIXELS,
                         help=f"largest image accepted, width × height (default "
                         f"{DEFAULT_MAX_PIXELS:,}); larger uploads get 413")

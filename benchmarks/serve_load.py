@@ -1,23 +1,28 @@
 """Load test of the saliency service: batching (default --max-batch) against one at a time.
 
-    python benchmarks/serve_load.py                       # 224 px, 4 clients × 50 images
+    python benchmarks/serve_load.py                       # 224 px; 4 and 16 clients
     python benchmarks/serve_load.py --input-size 64       # a small model, on a small machine
+    python benchmarks/serve_load.py --clients 1,4,8,16 --plot results/serve_load.png
 
 Starts `python -m asnet_keras.serve` twice on the loopback address, once with
 `--max-batch 1` and once with the batched setting (default 8), both on the same model
 (random weights, `backbone_weights=None`, unless --weights is given: the cost does not
-depend on the weights), then sends each of them the same load: C concurrent clients,
-each posting N images to POST /predict one after the other (keep-alive connections).
-The two servers are measured in alternating rounds, so a change in the machine's load
-hits both alike. Prints one JSON line: per setting the requests, errors, seconds,
-throughput (requests/s), latency p50/p99/mean (ms), the mean batch size the server
+depend on the weights), then sends each of them the same closed-loop load at each
+concurrency level of --clients: C clients together post --requests JPEGs per round to
+POST /predict, each client one request after the other on a keep-alive connection (4
+clients × 50 images at the default 200). The two servers are measured in alternating
+rounds, so a change in the machine's load hits both alike.
+
+Prints one JSON line: per level and setting the requests, errors, seconds, throughput
+(requests/s, and per round), latency p50/p99/mean (ms), the mean batch size the server
 reported (X-Batch-Size) and the forward pass's time per image (X-Inference-Ms divided by
-the batch size, median); the speedup of batching; the machine (cores, load average).
+the batch size, median); per level the speedup of batching; the machine (cores, load
+average). --plot also draws throughput and latency per level.
 
 Traffic goes only to 127.0.0.1 (there is no option to change it). The run is bounded:
-C × N requests per setting and round, and --time-limit seconds per round, after which
-the clients stop. Exit status: 0 if no request failed and batching beat one at a time,
-1 otherwise, 2 usage error.
+--requests per level, setting and round, and --time-limit seconds per round, after which
+the clients stop. Exit status: 0 if no request failed and batching beat one at a time at
+every level of 2 or more clients, 1 otherwise, 2 usage error.
 """
 
 import argparse
@@ -116,20 +121,23 @@ class Server:
         self._log.close()
 
 
-def one_round(port, images, clients, per_client, time_limit):
-    """C clients × N sequential POST /predict; returns per-request records and wall time."""
+def one_round(port, images, plan, time_limit):
+    """len(plan) concurrent clients, client i posting plan[i] requests one after the other;
+    returns per-request records and wall time."""
     records = []  # (latency_s, ok, batch_size, forward pass ms of its batch)
     lock = threading.Lock()
+    clients = len(plan)
     start_gate = threading.Barrier(clients + 1)
     deadline = [None]
 
     def client(index):
         conn = http.client.HTTPConnection(HOST, port, timeout=120)
         start_gate.wait()
-        for i in range(per_client):
+        offset = sum(plan[:index])
+        for i in range(plan[index]):
             if time.monotonic() > deadline[0]:
                 break
-            body, ctype = multipart(images[(index * per_client + i) % len(images)])
+            body, ctype = multipart(images[(offset + i) % len(images)])
             t0 = time.perf_counter()
             try:
                 conn.request("POST", "/predict", body=body, headers={"Content-Type": ctype})
@@ -176,6 +184,25 @@ def summarise(records, seconds, planned):
     }
 
 
+def parse_levels(text):
+    """"4,16" → [4, 16]: concurrency levels, each ≥ 1, ascending, no repeats."""
+    try:
+        levels = sorted({int(v) for v in str(text).split(",") if v.strip()})
+    except ValueError:
+        raise ValueError(f"--clients {text!r}: write client counts separated by commas, "
+                         "e.g. 4,16") from None
+    if not levels or levels[0] < 1:
+        raise ValueError(f"--clients {text!r}: each level must be 1 or more clients")
+    return levels
+
+
+def split_requests(requests, clients):
+    """How many requests each of `clients` sends so that together they send `requests`
+    (the first ones send one more when it does not divide)."""
+    base, extra = divmod(int(requests), int(clients))
+    return [base + (1 if i < extra else 0) for i in range(int(clients))]
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python benchmarks/serve_load.py",
@@ -185,34 +212,89 @@ def build_parser():
                         help="model input side of the random-weight model (default 224)")
     parser.add_argument("--weights", default=None,
                         help="serve this model instead of a random-weight one")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--per-client", type=int, default=50,
-                        help="images each client sends per round (default 50)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="alternating rounds per setting (default 4)")
+    parser.add_argument("--clients", default="4,16",
+                        help="concurrency levels: concurrent clients, comma-separated "
+                        "(default 4,16)")
+    parser.add_argument("--requests", type=int, default=200,
+                        help="requests per level, setting and round, shared by the clients "
+                        "(default 200: 4 clients × 50)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternating rounds per level and setting (default 2)")
     parser.add_argument("--max-batch", type=int, default=8,
                         help="the batched setting, compared with 1 (default 8)")
-    parser.add_argument("--batch-wait-ms", type=float, default=5.0,
-                        help="the service's batching window (default 5)")
+    parser.add_argument("--batch-wait-ms", type=float, default=10.0,
+                        help="the service's --batch-wait-ms (default 10, the service's)")
     parser.add_argument("--image-size", default="320x240",
                         help="WIDTHxHEIGHT of the uploaded JPEGs (default 320x240)")
     parser.add_argument("--time-limit", type=float, default=600.0,
                         help="seconds per round and setting before clients stop (default 600)")
     parser.add_argument("--out", default=None, help="also write the JSON result to this file")
+    parser.add_argument("--plot", default=None,
+                        help="draw throughput and latency per level into this PNG")
     return parser
+
+
+def plot(result, path):
+    """Throughput (bars) and p50/p99 latency (lines) per level, both settings."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = [entry["clients"] for entry in result["levels"]]
+    names = [("max_batch_1", "one at a time (--max-batch 1)"),
+             (f"max_batch_{result['max_batch']}", f"batched (--max-batch {result['max_batch']})")]
+    fig, (ax_rate, ax_latency) = plt.subplots(1, 2, figsize=(10, 4))
+    width = 0.38
+    for k, (key, label) in enumerate(names):
+        rates = [entry[key]["throughput_rps"] or 0 for entry in result["levels"]]
+        xs = [i + (k - 0.5) * width for i in range(len(levels))]
+        ax_rate.bar(xs, rates, width, label=label)
+        for x, rate in zip(xs, rates):
+            ax_rate.annotate(f"{rate:.2f}", (x, rate), ha="center", va="bottom", fontsize=8)
+        for q, style in (("p50", "-o"), ("p99", "--^")):
+            lat = [(entry[key]["latency_ms"] or {}).get(q, float("nan"))
+                   for entry in result["levels"]]
+            ax_latency.plot(levels, lat, style, color=f"C{k}", label=f"{label}, {q}")
+    speedups = [entry["speedup_batched_vs_one"] for entry in result["levels"]]
+    ax_rate.set_xticks(range(len(levels)), [
+        f"{c} clients\nbatched {s:.2f}×" if s else f"{c} clients"
+        for c, s in zip(levels, speedups)])
+    ax_rate.set_ylabel("requests per second")
+    ax_rate.set_title("throughput")
+    top = max((entry[key]["throughput_rps"] or 0) for entry in result["levels"] for key, _ in names)
+    ax_rate.set_ylim(0, 1.3 * top if top else 1)
+    ax_rate.legend(fontsize=8, loc="upper left")
+    ax_latency.set_xlabel("concurrent clients")
+    ax_latency.set_ylabel("latency (ms)")
+    ax_latency.set_xticks(levels)
+    ax_latency.set_title("latency")
+    ax_latency.legend(fontsize=7)
+    fig.suptitle(f"ASNet service, {result['input_size']} px model, {result['image_size']} "
+                 f"JPEGs, {result['machine']['cpu_count']} cores", fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         width, height = (int(v) for v in args.image_size.lower().split("x"))
-    except ValueError:
-        print(f"error: --image-size {args.image_size!r}: write WIDTHxHEIGHT, e.g. 320x240",
+        levels = parse_levels(args.clients)
+    except ValueError as err:
+        message = str(err) if "--clients" in str(err) else (
+            f"--image-size {args.image_size!r}: write WIDTHxHEIGHT, e.g. 320x240")
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    if min(args.requests, args.rounds, width, height) < 1 or args.max_batch < 2:
+        print("error: requests, rounds and image sizes must be ≥ 1, --max-batch ≥ 2",
               file=sys.stderr)
         return 2
-    if min(args.clients, args.per_client, args.rounds, width, height) < 1 or args.max_batch < 2:
-        print("error: clients, per-client, rounds and image sizes must be ≥ 1, --max-batch ≥ 2",
-              file=sys.stderr)
+    if args.requests < levels[-1]:
+        print(f"error: --requests {args.requests} is fewer than {levels[-1]} clients: each "
+              "client must send at least one", file=sys.stderr)
         return 2
     workdir = tempfile.mkdtemp(prefix="asnet-serve-load-")
     weights = args.weights
@@ -227,44 +309,54 @@ def main(argv=None):
     images = make_images(16, width, height)
     load_before = os.getloadavg()
     servers = {b: Server(weights, b, args.batch_wait_ms, workdir) for b in (1, args.max_batch)}
-    results = {b: [] for b in servers}
+    results = {(c, b): [] for c in levels for b in servers}
     try:
         for server in servers.values():
             server.wait_ready(timeout=600)
         for server in servers.values():  # warm-up: a few concurrent requests each
-            one_round(server.port, images, args.clients, 2, args.time_limit)
+            one_round(server.port, images, [2] * min(4, levels[-1]), args.time_limit)
         order = list(servers)
-        for round_index in range(args.rounds):
-            for b in (order if round_index % 2 == 0 else order[::-1]):
-                records, seconds = one_round(servers[b].port, images, args.clients,
-                                             args.per_client, args.time_limit)
-                results[b].append((records, seconds))
-                print(f"round {round_index + 1}, max_batch {b}: "
-                      f"{sum(r[1] for r in records)}/{len(records)} ok in {seconds:.1f} s",
-                      file=sys.stderr, flush=True)
+        for clients in levels:
+            plan = split_requests(args.requests, clients)
+            for round_index in range(args.rounds):
+                for b in (order if round_index % 2 == 0 else order[::-1]):
+                    records, seconds = one_round(servers[b].port, images, plan, args.time_limit)
+                    results[(clients, b)].append((records, seconds))
+                    print(f"{clients} clients, round {round_index + 1}, max_batch {b}: "
+                          f"{sum(r[1] for r in records)}/{len(records)} ok in {seconds:.1f} s",
+                          file=sys.stderr, flush=True)
     finally:
         for server in servers.values():
             server.stop()
     load_after = os.getloadavg()
-    planned = args.clients * args.per_client
-    summary = {}
-    for b, rounds in results.items():
-        records = [r for recs, _ in rounds for r in recs]
-        summary[f"max_batch_{b}"] = {
-            **summarise(records, sum(s for _, s in rounds), planned * len(rounds)),
-            "rounds": [summarise(recs, s, planned)["throughput_rps"] for recs, s in rounds],
-        }
-    one, batched = summary["max_batch_1"], summary[f"max_batch_{args.max_batch}"]
-    speedup = (batched["throughput_rps"] / one["throughput_rps"]
-               if one["throughput_rps"] and batched["throughput_rps"] else None)
+    planned = args.requests * args.rounds
+    entries, errors, all_won = [], 0, True
+    for clients in levels:
+        entry = {"clients": clients}
+        for b in servers:
+            rounds = results[(clients, b)]
+            records = [r for recs, _ in rounds for r in recs]
+            entry[f"max_batch_{b}"] = {
+                **summarise(records, sum(s for _, s in rounds), planned),
+                "rounds": [summarise(recs, s, args.requests)["throughput_rps"]
+                           for recs, s in rounds],
+            }
+            errors += entry[f"max_batch_{b}"]["errors"]
+        one, batched = entry["max_batch_1"], entry[f"max_batch_{args.max_batch}"]
+        speedup = (batched["throughput_rps"] / one["throughput_rps"]
+                   if one["throughput_rps"] and batched["throughput_rps"] else None)
+        entry["speedup_batched_vs_one"] = round(speedup, 3) if speedup else None
+        if clients >= 2 and not (speedup and speedup > 1):
+            all_won = False
+        entries.append(entry)
     result = {
         "benchmark": "serve_load", "host": HOST, "input_size": args.input_size,
         "weights": args.weights or "random (backbone_weights=None)",
-        "image_size": f"{width}x{height}", "clients": args.clients,
-        "per_client": args.per_client, "rounds": args.rounds,
-        "batch_wait_ms": args.batch_wait_ms, **summary,
-        "speedup_batched_vs_one": round(speedup, 3) if speedup else None,
-        "errors_total": one["errors"] + batched["errors"],
+        "image_size": f"{width}x{height}", "requests_per_round": args.requests,
+        "rounds": args.rounds, "max_batch": args.max_batch,
+        "batch_wait_ms": args.batch_wait_ms, "levels": entries,
+        "errors_total": errors,
+        "batching_won_at_every_level": all_won,
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                     "loadavg_before": [round(v, 2) for v in load_before],
                     "loadavg_after": [round(v, 2) for v in load_after]},
@@ -274,7 +366,10 @@ def main(argv=None):
     if args.out:
         with open(args.out, "w") as f:
             f.write(line + "\n")
-    return 0 if result["errors_total"] == 0 and speedup and speedup > 1 else 1
+    if args.plot:
+        plot(result, args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
+    return 0 if errors == 0 and all_won else 1
 
 
 if __name__ == "__main__":

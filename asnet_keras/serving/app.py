@@ -14,7 +14,8 @@ Refused uploads get a 4xx JSON answer `{"detail": "<what is wrong and what to do
 pixel limit, 415 not an image, 422 truncated or corrupt image or a bad parameter.
 
 Requests are answered concurrently; their forward passes are grouped by
-`batcher.MicroBatcher` (up to `max_batch` images within `batch_wait_ms`).
+`batcher.MicroBatcher` (up to `max_batch` images; a pass that is not full waits at most
+`batch_wait_ms` for requests still being read and decoded).
 """
 
 import base64
@@ -37,7 +38,7 @@ from asnet_keras.serving.engine import (
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 UPLOAD_FIELD = "image"
 DEFAULT_MAX_BATCH = 8
-DEFAULT_BATCH_WAIT_MS = 5.0
+DEFAULT_BATCH_WAIT_MS = 10.0
 DEFAULT_MAX_UPLOAD_MB = 50
 RAW_TYPES = ("image/", "application/octet-stream")
 INLINE_PNG_PIXELS = 4_000_000  # /predict include_image: PNG up to this size, JPEG above
@@ -182,15 +183,20 @@ class Service:
     # ------------------------------------------------------------------ maps
     async def maps_for(self, request):
         """Upload → (RGB image, dict kind → uint8 map at image size, BatchInfo)."""
-        data = await self.read_upload(request)
-        image = await run_in_threadpool(decode_upload, data, self.max_pixels)
-        network_image = image
-        if self.engine.postprocess == "released":  # main.py's reading (grey stays 2-D)
-            network_image = await run_in_threadpool(self.engine.released_view, data)
-        prepared = await run_in_threadpool(self.engine.prepare, network_image)
-        raw, info = await self.batcher.submit(prepared)
+        with self.batcher.arriving():  # a batch about to start waits for this request
+            data = await self.read_upload(request)
+            image, prepared = await run_in_threadpool(self._decode_and_prepare, data)
+        raw, info = await self.batcher.submit(prepared)  # no await between: docs/serving.md §3
         maps = await run_in_threadpool(self.engine.finish, raw, image.shape[:2])
         return image, maps, info
+
+    def _decode_and_prepare(self, data):
+        """Upload bytes → (RGB image, network input); one thread-pool hop for both."""
+        image = decode_upload(data, self.max_pixels)
+        network_image = image
+        if self.engine.postprocess == "released":  # main.py's reading (grey stays 2-D)
+            network_image = self.engine.released_view(data)
+        return image, self.engine.prepare(network_image)
 
     def check_map(self, kind):
         if kind not in ("saliency", "fixation"):
@@ -256,7 +262,8 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         input_size: square input side if the model has none (default 224).
         postprocess: "default" or "released" (as `predict --postprocess`).
         max_batch: most images per forward pass (1 = one at a time).
-        batch_wait_ms: how long a request waits for others to share its pass.
+        batch_wait_ms: the longest a pass that is not full waits for requests still
+            being read and decoded (none arriving: it starts at once).
         max_pixels: largest image accepted, in pixels (413 above).
         max_upload_bytes: largest upload accepted, in bytes (413 above).
         warm_up: run the model once at batch 1 and 2 now, so no request pays for tracing.

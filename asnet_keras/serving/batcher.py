@@ -1,12 +1,18 @@
 """Micro-batching: requests that arrive together share one forward pass.
 
 `MicroBatcher.submit(x)` puts `x` in a queue and waits for its result. One worker task
-takes the first waiting item, then keeps collecting until it holds `max_batch` items or
-`max_wait_ms` milliseconds have passed since that first item, and hands the batch to
-`run_batch` (a plain function: list of inputs → list of outputs, same order) in a
-dedicated thread, so the event loop keeps accepting and decoding uploads meanwhile.
-While one batch runs, new arrivals queue up and form the next batch: under load the
-batches fill by themselves, and a lone request waits at most `max_wait_ms`.
+takes the first waiting item and every item queued behind it, up to `max_batch`, and
+hands the batch to `run_batch` (a plain function: list of inputs → list of outputs, same
+order) in a dedicated thread, so the event loop keeps accepting and decoding uploads
+meanwhile. While one batch runs, new arrivals queue up and form the next batch: under
+load the batches fill by themselves.
+
+Waiting for company is kept for requests known to be on their way: a caller wraps the
+reading, decoding and resizing of an upload in `with batcher.arriving():`, and the worker
+waits for those (never longer than `max_wait_ms` after the first item of the batch)
+before it starts a pass that is not full. With nobody arriving it starts at once, so a
+lone request never waits and the model never idles for requests that may not come
+(`docs/serving.md §3`).
 
 An exception in `run_batch` fails the requests of that batch only (each one receives
 it); the worker goes on with the next batch (`docs/serving.md §3`).
@@ -14,6 +20,7 @@ it); the worker goes on with the next batch (`docs/serving.md §3`).
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import threading
 import time
@@ -42,7 +49,8 @@ class MicroBatcher:
         run_batch: list of inputs → list of outputs, same length and order. Runs in a
             single dedicated thread, so it is never called twice at once.
         max_batch: largest batch (1 = one at a time).
-        max_wait_ms: how long the first item of a batch waits for company.
+        max_wait_ms: the longest the first item of a batch waits for requests that
+            are `arriving()` (being read, decoded, resized) to join it.
 
     The worker starts on the first `submit` (or `start()`) in the running event loop;
     if it is later used from another loop (a test client restarted), it starts afresh
@@ -66,6 +74,7 @@ class MicroBatcher:
         self.batches = 0  # forward passes run
         self.items = 0  # items served in them
         self.largest = 0  # largest batch so far
+        self._arriving = 0  # requests inside `arriving()`: on their way to `submit`
 
     def stats(self):
         """Counters since start: batches, items, mean and largest batch size, queued now."""
@@ -75,7 +84,23 @@ class MicroBatcher:
             "mean_batch_size": round(self.items / self.batches, 3) if self.batches else None,
             "largest_batch": self.largest,
             "queued": self._queue.qsize() if self._queue is not None else 0,
+            "arriving": self._arriving,
         }
+
+    @contextlib.contextmanager
+    def arriving(self):
+        """Announce a request being prepared for `submit` (use it in the event loop's thread).
+
+        While any request is inside this block, a batch that is not full waits for it (at
+        most `max_wait_ms` from its first item). Call `submit` right after the block, with
+        no `await` in between, so the worker never sees the request neither arriving nor
+        queued.
+        """
+        self._arriving += 1
+        try:
+            yield
+        finally:
+            self._arriving -= 1
 
     def start(self):
         """Start the worker in the running loop (idempotent)."""
@@ -127,16 +152,29 @@ class MicroBatcher:
         getter.cancel()  # the item, if any, stays in the queue (Queue.get removes it last)
         return None
 
+    async def _collect(self, queue, first):
+        """`first` and the items queued behind it, plus those still arriving (module
+        docstring), up to `max_batch`."""
+        loop = asyncio.get_running_loop()
+        batch = [first]
+        deadline = loop.time() + self.max_wait
+        while len(batch) < self.max_batch:
+            pending = await self._next(queue, 0)
+            if pending is None:
+                remaining = deadline - loop.time()
+                if self._arriving == 0 or remaining <= 0:
+                    break
+                # short slices: an arriving request that is refused (4xx) never comes
+                pending = await self._next(queue, min(remaining, 0.001))
+                if pending is None:
+                    continue
+            batch.append(pending)
+        return batch
+
     async def _work(self, queue):
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await queue.get()]
-            deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch:
-                pending = await self._next(queue, deadline - loop.time())
-                if pending is None:
-                    break
-                batch.append(pending)
+            batch = await self._collect(queue, await queue.get())
             batch = [p for p in batch if not p.future.done()]  # a caller that gave up
             if not batch:
                 continue

@@ -7,6 +7,7 @@ import base64
 import re
 import struct
 import threading
+import time
 import zlib
 
 import cv2
@@ -258,6 +259,22 @@ def test_concurrent_requests_share_a_forward_pass_and_keep_their_maps(client, im
         assert np.abs(array.astype(int) - predicted[name]["saliency"].astype(int)).max() <= 1
 
 
+def test_a_lone_request_does_not_wait_for_the_batch_window(client, images, predicted):
+    folder, names = images
+    batcher = client.app.state.service.batcher
+    batcher.max_wait = 5.0  # a window no request should ever sit out alone
+    try:
+        started = time.perf_counter()
+        response = client.post("/predict", files=upload(folder, names[0]))
+        elapsed = time.perf_counter() - started
+    finally:
+        batcher.max_wait = 0.002
+    assert response.status_code == 200 and response.headers["x-batch-size"] == "1"
+    assert float(response.headers["x-queue-ms"]) < 1000 and elapsed < 4.0
+    assert client.get("/health").json()["batches"]["arriving"] == 0
+    np.testing.assert_array_equal(png_array(response.content), predicted[names[0]]["saliency"])
+
+
 def test_page_and_static_files(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -431,14 +448,14 @@ def test_micro_batcher_groups_up_to_max_batch_and_isolates_failures():
     assert stats["batches"] == 3 and stats["items"] == 7 and stats["largest_batch"] == 4
 
 
-def test_micro_batcher_one_at_a_time_and_lone_request_waits_at_most_the_window():
+def test_micro_batcher_one_at_a_time_and_a_lone_request_starts_at_once():
     def run(items):
         return [len(items)] * len(items)
 
     async def scenario():
         batcher = batching.MicroBatcher(run, max_batch=1, max_wait_ms=1000)
         sizes = await asyncio.gather(*(batcher.submit(i) for i in range(3)))
-        lone = batching.MicroBatcher(run, max_batch=8, max_wait_ms=30)
+        lone = batching.MicroBatcher(run, max_batch=8, max_wait_ms=1000)
         _, info = await lone.submit(0)
         for b in (batcher, lone):
             await b.stop()
@@ -447,9 +464,44 @@ def test_micro_batcher_one_at_a_time_and_lone_request_waits_at_most_the_window()
 
     sizes, info = asyncio.run(scenario())
     assert sizes == [1, 1, 1]  # max_batch 1 never waits for company
-    assert 25 <= info.queue_ms < 1000
+    assert info.batch_size == 1 and info.queue_ms < 500  # nobody arriving: no 1 s window
     with pytest.raises(ValueError, match="max_batch"):
         batching.MicroBatcher(run, max_batch=0)
+
+
+def test_micro_batcher_waits_for_arriving_requests_and_at_most_the_window():
+    """A pass that is not full waits for requests announced by `arriving()`: until they
+    are submitted, until they leave without submitting (a refused upload), or at most
+    `max_wait_ms` after its first item."""
+    def run(items):
+        return [len(items)] * len(items)
+
+    async def late(batcher, seconds, submit=True):
+        with batcher.arriving():
+            await asyncio.sleep(seconds)  # reading and decoding a slow upload
+        if submit:
+            return await batcher.submit("late")
+
+    async def scenario():
+        joined = batching.MicroBatcher(run, max_batch=8, max_wait_ms=2000)
+        arriving_then = joined.stats()["arriving"]
+        both = await asyncio.gather(joined.submit("first"), late(joined, 0.2))
+        refused = batching.MicroBatcher(run, max_batch=8, max_wait_ms=2000)
+        alone, _ = await asyncio.gather(refused.submit("first"), late(refused, 0.2, False))
+        bounded = batching.MicroBatcher(run, max_batch=8, max_wait_ms=100)
+        capped, last = await asyncio.gather(bounded.submit("first"), late(bounded, 1.0))
+        for b in (joined, refused, bounded):
+            await b.stop()
+            b.close()
+        return arriving_then, both, alone, capped, last
+
+    arriving_then, both, alone, capped, last = asyncio.run(scenario())
+    assert arriving_then == 0
+    assert [size for size, _ in both] == [2, 2]  # the arriving request joined the pass
+    assert 150 <= both[0][1].queue_ms < 1500  # the first waited about 200 ms for it
+    assert alone[0] == 1 and 150 <= alone[1].queue_ms < 1500  # it left: no 2 s wait
+    assert capped[0] == 1 and 80 <= capped[1].queue_ms < 700  # the 100 ms window held
+    assert last[0] == 1
 
 
 def test_static_dir_is_packaged():

@@ -256,7 +256,8 @@ def plot(result, path):
             lat = [(entry[key]["latency_ms"] or {}).get(q, float("nan"))
                    for entry in result["levels"]]
             ax_latency.plot(levels, lat, style, color=f"C{k}", label=f"{label}, {q}")
-    speedups = [entry["speedup_batched_vs_one"] for entry in result["levels"]]
+    speedups = [(entry[names[1][0]]["throughput_rps"] or 0) / entry[names[0][0]]["throughput_rps"]
+                if entry[names[0][0]]["throughput_rps"] else None for entry in result["levels"]]
     ax_rate.set_xticks(range(len(levels)), [
         f"{c} clients\nbatched {s:.2f}×" if s else f"{c} clients"
         for c, s in zip(levels, speedups)])

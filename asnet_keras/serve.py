@@ -14,8 +14,9 @@ The model is loaded once; then:
     GET  /health, GET /info      liveness; model options, input size, backend, device
 
 Requests arriving together share a forward pass (up to --max-batch images; a pass that is
-not full waits at most --batch-wait-ms for requests still being read and decoded). Bad uploads get a 4xx answer that says what is wrong; the
-service keeps running. Details: docs/serving.md.
+not full waits at most --batch-wait-ms for requests still being read and decoded). Bad
+uploads get a 4xx answer that says what is wrong; the service keeps running. Details:
+docs/serving.md.
 
 Exit status: 0 after a clean shutdown (Ctrl-C; on SIGTERM uvicorn shuts down the same
 way, then lets the signal end the process), 1 the server could not start (port in use?),

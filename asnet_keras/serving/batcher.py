@@ -77,7 +77,8 @@ class MicroBatcher:
         self._arriving = 0  # requests inside `arriving()`: on their way to `submit`
 
     def stats(self):
-        """Counters since start: batches, items, mean and largest batch size, queued now."""
+        """Counters since start (batches, items, mean and largest batch size) and now
+        (queued: waiting for a pass; arriving: being read and decoded)."""
         return {
             "batches": self.batches,
             "items": self.items,

@@ -34,36 +34,30 @@ from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS, POSTPROCESS
 DEFAULT_PORT = 8000
 
 
-def _positive(kind):
+def _number(kind, low, high=None, *, above=False, noun="a number"):
+    """An argparse type: `kind(text)` that is at least `low` (more than `low` when
+    `above`) and at most `high`; anything else is refused with a message that says why."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if above and value <= low:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than {low}")
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"{text} must be {low:g} or more")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not {noun} ({low}-{high})")
         return value
     return parse
 
 
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
+def _positive(kind):
+    return _number(kind, 0, above=True)
 
 
-def _port(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (0-65535)")
-    return value
+_non_negative_float = _number(float, 0.0)
+_port = _number(int, 0, 65535, noun="a port number")
 
 
 def build_parser():

@@ -113,18 +113,6 @@ def test_bad_maps_are_refused():
         cropping.crop_box(np.ones((4, 4)), "1:1", scale=1.5)
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    import keras
-
-    from asnet_keras.model import build_asnet
-
-    keras.utils.set_random_seed(3)
-    path = tmp_path_factory.mktemp("model") / "model.keras"
-    build_asnet((32, 32, 3), backbone_weights=None).save(path)
-    return str(path)
-
-
 def test_predict_crop_writes_crops_beside_the_maps(model_path, tmp_path, capsys):
     from asnet_keras import predict
     from asnet_keras.inference import images as inference

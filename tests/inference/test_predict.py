@@ -12,18 +12,6 @@ from asnet_keras.inference import images as inference
 from asnet_keras.inference import prediction
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    import keras
-
-    from asnet_keras.model import build_asnet
-
-    keras.utils.set_random_seed(3)
-    path = tmp_path_factory.mktemp("model") / "model.keras"
-    build_asnet((32, 32, 3), backbone_weights=None).save(path)
-    return str(path)
-
-
 @pytest.fixture()
 def images(tmp_path):
     rng = np.random.default_rng(0)

@@ -1,24 +1,17 @@
 """Atomic writes and idempotence: an interrupted run followed by a re-run leaves exactly
 the files of one clean run; a re-run of a finished run verifies and rewrites nothing."""
 
-import os
-
 import pytest
 
 import data_prep.prepared as prepared
 import tests.support.data_prep_fixtures as F
 from data_prep.runner import prepare
+from tests.support.helpers import file_contents
 
 
 def tree(root):
     """{relative path: bytes} of the prepared tree (the extraction cache excluded)."""
-    out = {}
-    for dirpath, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != ".extract"]
-        for f in files:
-            p = os.path.join(dirpath, f)
-            out[os.path.relpath(p, root)] = open(p, "rb").read()
-    return out
+    return file_contents(root, skip_dirs=(".extract",))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 fixations concentrated on the salient object."""
 
 import json
-import os
 import time
 
 import cv2
@@ -11,15 +10,7 @@ import pytest
 
 from data_prep.__main__ import main
 from data_prep.synthetic import make_synthetic
-
-
-def files(root):
-    out = {}
-    for dirpath, _, fs in os.walk(root):
-        for f in fs:
-            p = os.path.join(dirpath, f)
-            out[os.path.relpath(p, root)] = open(p, "rb").read()
-    return out
+from tests.support.helpers import file_contents as files
 
 
 @pytest.fixture(scope="module")

@@ -28,3 +28,16 @@ def run_fresh_python(code, cwd, timeout=300):
             f"fresh process failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def file_contents(root, skip_dirs=()):
+    """{path relative to `root`: bytes} of every file below `root`, leaving out folders
+    named in `skip_dirs` (e.g. data_prep's ".extract" cache)."""
+    out = {}
+    for dirpath, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in skip_dirs]
+        for name in names:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, root)] = f.read()
+    return out

@@ -1,4 +1,4 @@
-"""Small helpers shared by the model, training and evaluation tests."""
+"""Small helpers shared by the tests (fresh Python processes, file-tree snapshots)."""
 
 import os
 import subprocess

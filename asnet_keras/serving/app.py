@@ -204,7 +204,7 @@ class Service:
 
     def check_map(self, kind):
         if kind not in MAP_KINDS:
-            raise UploadError(422, f"map={kind!r}: pass 'saliency' or 'fixation'")
+            raise UploadError(422, f"map={kind!r}: pass {' or '.join(map(repr, MAP_KINDS))}")
         if kind not in self.pipeline.outputs:
             raise UploadError(422, f"map={kind!r}: this model has no fixation head; "
                                    "pass map=saliency")

@@ -19,7 +19,7 @@ Layout (each sub-package's docstring says more):
     released/    the authors' released network, its processing and converter
     data/        the prepared layout and the `tf.data` pipelines
     training/    config, distribution, Eq. 13 steps, run folder, the resumable loop
-    inference/   reading images, batching, loading trained models, prediction
+    inference/   reading images, the one image → maps path, loading trained models, prediction
     evaluation/  scoring test sets, pred-dir maps, results files
     metrics/     fixation and salient-object metrics (numpy only)
     reporting/   the paper's tables beside ours, figures (the notebooks' support)
@@ -45,7 +45,8 @@ _LAZY = {
     "read_image": "asnet_keras.inference.images",
     "resize_to_input": "asnet_keras.inference.images",
     "upsample": "asnet_keras.inference.images",
-    "run_batches": "asnet_keras.inference.batches",
+    "predict_maps": "asnet_keras.inference.maps",
+    "MapPipeline": "asnet_keras.inference.maps",
     "predict_files": "asnet_keras.inference.prediction",
     "export_portable": ("asnet_keras.model.portable", "export"),
     # training and evaluation

@@ -16,7 +16,8 @@ from asnet_keras.devices import report_devices
 from asnet_keras.inference import cropping
 from asnet_keras.inference.loading import load_asnet
 from asnet_keras.inference.runtimes import artifact_format, open_artifact
-from asnet_keras.inference.prediction import POSTPROCESS, collect_inputs, predict_files
+from asnet_keras.inference.maps import POSTPROCESS
+from asnet_keras.inference.prediction import collect_inputs, predict_files
 
 
 def build_parser():

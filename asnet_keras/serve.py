@@ -29,7 +29,8 @@ import os
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS, POSTPROCESS
+from asnet_keras.inference.maps import POSTPROCESS
+from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS
 
 DEFAULT_PORT = 8000
 
@@ -149,7 +150,7 @@ def main(argv=None):
             except (ValueError, FileNotFoundError, OSError) as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
-            print(f"Serving {model.name} ({app.state.service.engine.input_size} px input) on "
+            print(f"Serving {model.name} ({app.state.service.pipeline.input_size} px input) on "
                   f"{url} (page at /, API docs at /docs); Ctrl-C stops it.", flush=True)
             uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
         else:

@@ -189,11 +189,21 @@ def test_data_prep_writes_behave_the_same(tmp_path, monkeypatch, capsys):
     assert "run the same command again" in err
 
 
+class _ConstantModel:
+    """A stand-in for a model (what `inference.maps.MapPipeline` uses of one): a map of
+    ones for every image."""
+
+    inputs = [type("Input", (), {"shape": (None, 4, 4, 3)})()]
+    output_names = ["saliency_conv1"]
+
+    def predict_on_batch(self, images):
+        return [np.ones((len(images), 4, 4, 1), np.float32)]
+
+
 def test_predict_stops_when_the_disk_is_full(tmp_path, monkeypatch, capsys):
     import cv2
 
     from asnet_keras import predict
-    from asnet_keras.inference import prediction
 
     images = []
     for i in range(3):
@@ -202,11 +212,7 @@ def test_predict_stops_when_the_disk_is_full(tmp_path, monkeypatch, capsys):
     out = tmp_path / "maps"
     os.makedirs(out / "saliency")
     (out / "saliency" / "img0.png").write_bytes(b"from an earlier run")
-    monkeypatch.setattr(predict, "load_asnet", lambda path: object())
-    monkeypatch.setattr(prediction, "output_names", lambda model: ["saliency_conv1"])
-    monkeypatch.setattr(prediction, "run_batches", lambda model, files, **kw: (
-        (f, np.zeros((12, 16, 3), np.uint8), {"saliency_conv1": np.ones((4, 4, 1))})
-        for f in files))
+    monkeypatch.setattr(predict, "load_asnet", lambda path: _ConstantModel())
     monkeypatch.setattr(atomic_files, "open", _full_disk_open(), raising=False)
     status = predict.main([*images, "--weights", "w.keras", "--out", str(out), "--quiet"])
     err = capsys.readouterr().err

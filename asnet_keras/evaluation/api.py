@@ -6,7 +6,8 @@ The Python API (`evaluate_model`, `evaluate_pred_dir`); the command line is
 Paper §4 (docs/model.md §4); every metric as specified in docs/metrics.md, computed by
 `asnet_keras.metrics`. Two sources of maps, one scoring path:
 
-- ``--weights W``: the model runs over each dataset in batches (`asnet_keras.inference`);
+- ``--weights W``: the model runs over each dataset in batches through the one
+  prediction path that `predict` and the service run (`asnet_keras.inference.maps`):
   every output is upsampled to the image size (`images.UPSAMPLING`), rounded to uint8
   (`metrics.to_uint8`) and scored. Fixation metrics for `fixation` (14×14 at 224 px) and
   `fixation_conv4` (28×28) when the model has it; SOD metrics for `saliency_conv1`, and
@@ -45,10 +46,9 @@ from asnet_keras.evaluation.pred_dir import (
 from asnet_keras.data.layout import read_ids
 from asnet_keras.evaluation.rendering import write_outputs
 from asnet_keras.evaluation.scoring import N_OTHER, DatasetScorer, label_presence
-from asnet_keras.inference.batches import model_input_size, output_names, run_batches
-from asnet_keras.inference.images import INPUT_INTERPOLATION, UPSAMPLING, read_image, upsample
+from asnet_keras.inference.images import INPUT_INTERPOLATION, UPSAMPLING, read_image
 from asnet_keras.inference.loading import load_asnet, read_run_config
-from asnet_keras.metrics import to_uint8
+from asnet_keras.inference.maps import MapPipeline, model_input_size, output_names
 from asnet_keras.names import FINAL_OUTPUT, PAPER_TEST_DATASETS
 
 DEFAULT_DATASETS = PAPER_TEST_DATASETS
@@ -155,16 +155,13 @@ def evaluate_model(
         scorer = DatasetScorer(data, dataset, split, keys_fix, keys_sod, seed=seed,
                                jitter=jitter, n_splits=n_splits, maps_dir=maps_dir)
         wanted = list(dict.fromkeys(keys_fix + keys_sod + (names if save_maps else [])))
+        pipeline = MapPipeline(model, wanted, input_size=size)
         bar = _progress(len(samples), f"{dataset} ({label})", progress)
-        stream = run_batches(
-            model, samples, read=lambda s: read_image(s.image),
-            batch_size=batch_size, input_size=size,
-        )
-        for sample, image, maps in stream:
+        for sample, image, maps in pipeline.stream(samples, read=lambda s: read_image(s.image),
+                                                   batch_size=batch_size):
             if maps is None:
                 raise image  # a prepared image that cannot be read: the error names it
-            shape = image.shape[:2]
-            scorer.add(sample, {k: to_uint8(upsample(maps[k], shape)) for k in wanted})
+            scorer.add(sample, maps)  # every output uint8 at the image size
             bar.update(1)
         bar.close()
         warnings = training_warnings(dataset, split, config, asnet_model=True)

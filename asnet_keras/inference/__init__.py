@@ -1,7 +1,10 @@
-"""Running a trained ASNet on images: shared by evaluation, prediction and the demo.
+"""Running a trained ASNet on images: shared by evaluation, prediction, the service and the
+demo.
 
 - `images`: reading any image file, resizing to the model input, upsampling maps back.
-- `batches`: the model over images in batches.
+- `maps`: the one prediction path, decoded images → maps at each image's size
+  (`MapPipeline`, `predict_maps`), which `predict`, the service and evaluation run.
 - `loading`: `load_asnet` for a run folder, `.keras`, `.h5` or `.weights.h5`.
 - `prediction`: maps for image files, written at their size (`python -m asnet_keras.predict`).
+- `cropping`: the crop of an aspect ratio that keeps the most saliency.
 """

@@ -1,7 +1,8 @@
-"""Running a trained ASNet over images: reading, resizing, batching, upsampling.
+"""The image side of running a trained ASNet: reading, resizing, upsampling.
 
-Shared by `asnet_keras.evaluate` (prepared test sets) and `asnet_keras.predict` (any
-image files), so that both produce the same maps for the same image.
+The steps of the one prediction path (`asnet_keras.inference.maps`) that `evaluate`
+(prepared test sets), `predict` (any image files) and the service run, so that all three
+produce the same maps for the same image.
 
 The pipeline, one image at a time:
 
@@ -10,19 +11,18 @@ The pipeline, one image at a time:
    channel is dropped, 16-bit samples are scaled to 8 bits.
 2. `resize_to_input`: RGB uint8 → float32 (S, S, 3) raw pixel values 0–255, the model
    input (the model does its own mean subtraction). `INPUT_INTERPOLATION` says how.
-3. `run_batches`: the model on batches of `batch_size` images; yields each image's
-   outputs as float32 maps at the network's resolution (14×14, 224×224, …).
+3. the network, on batches of images (`asnet_keras.inference.maps`, the one path from
+   decoded images to maps): float32 maps at the network's resolution (14×14, 224×224, …).
 4. `upsample`: each map back to the image size, in float, with `UPSAMPLING`
    (docs/metrics.md §0); `asnet_keras.metrics.to_uint8` then rounds it to the
    uint8 map that is saved and scored.
 
-Memory is bounded by one batch of images and their outputs, whatever the number of
-images.
+`asnet_keras.inference.maps.MapPipeline` runs the four steps in this order.
 
 Example:
-    >>> model = load_model("runs/paper")
-    >>> for item, maps in run_batches(model, paths, read=read_image):
-    ...     saliency = upsample(maps["saliency_conv1"], item_shape)
+    >>> image = read_image("photo.jpg")                  # RGB uint8 (H, W, 3)
+    >>> outputs = model.predict_on_batch(resize_to_input(image, 224)[None])
+    >>> saliency = to_uint8(upsample(outputs[-1][0], image.shape[:2]))   # uint8 (H, W)
 """
 
 import os

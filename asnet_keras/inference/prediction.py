@@ -20,13 +20,14 @@ writes, under OUT:
 `<name>` is the file's stem (a second image with the same stem gets `-2`, `-3`, …).
 A folder argument contributes the image files directly inside it, sorted.
 
-Maps go through the same pipeline as evaluation (`asnet_keras.inference`):
-resize to the model input, network, bilinear upsampling to the image size, uint8
-rounding. ``--postprocess released`` instead reproduces the authors' `main.py` for a
-model converted from their `ASNet.h5` (`asnet_keras.released`): its image reading (grey
-files are contrast-stretched to 0…255 before the network, as main.py did;
-`asnet_keras.released.reading`), its input resizing and its min–max stretched output
-(`released_preprocess` / `released_postprocess`); docs/released_pipeline.md.
+Maps come from the one prediction path, `asnet_keras.inference.maps.MapPipeline`, that
+the service and evaluation run too: resize to the model input, network, bilinear
+upsampling to the image size, uint8 rounding. ``--postprocess released`` instead
+reproduces the authors' `main.py` for a model converted from their `ASNet.h5`
+(`asnet_keras.released`): its image reading (grey files are contrast-stretched to 0…255
+before the network, as main.py did; `asnet_keras.released.reading`), its input resizing
+and its min–max stretched output (`released_preprocess` / `released_postprocess`);
+docs/released_pipeline.md.
 
 A file that cannot be read is reported by name on stderr and skipped; the exit status
 is 0 if every image was written, 1 if any failed, 2 for a usage error. Every map is
@@ -43,13 +44,8 @@ import numpy as np
 
 from asnet_keras import atomic_files
 from asnet_keras.inference import cropping
-from asnet_keras.inference.batches import model_input_size, output_names, run_batches
-from asnet_keras.inference.images import IMAGE_EXTENSIONS, read_image, upsample
-from asnet_keras.metrics import to_uint8
-from asnet_keras.names import FINAL_OUTPUT as SALIENCY_OUTPUT
-from asnet_keras.names import FIXATION_OUTPUT
-
-POSTPROCESS = ("default", "released")
+from asnet_keras.inference.images import IMAGE_EXTENSIONS
+from asnet_keras.inference.maps import MapPipeline
 
 
 def collect_inputs(paths):
@@ -100,7 +96,8 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
     """Write the maps of `files` under `out`; return `(written, failures)`.
 
     Args:
-        model: a loaded ASNet (`asnet_keras.inference.loading.load_asnet`).
+        model: a loaded ASNet (`asnet_keras.inference.loading.load_asnet`) or an
+            exported artefact (`asnet_keras.inference.runtimes.open_artifact`).
         files: image paths.
         out: output folder.
         batch_size: images per forward pass.
@@ -118,54 +115,28 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
     """
     from tqdm.auto import tqdm
 
-    if postprocess not in POSTPROCESS:
-        raise ValueError(f"postprocess={postprocess!r}: pass one of {POSTPROCESS}")
-    names = output_names(model)
-    if SALIENCY_OUTPUT not in names:
-        raise ValueError(f"the model has no '{SALIENCY_OUTPUT}' output (outputs: {names})")
-    kinds = {"saliency": SALIENCY_OUTPUT}
-    if FIXATION_OUTPUT in names:
-        kinds["fixation"] = FIXATION_OUTPUT
-    for kind in list(kinds) + (["overlay"] if write_overlay else []):
+    pipeline = MapPipeline(model, input_size=input_size, postprocess=postprocess)
+    for kind in list(pipeline.outputs) + (["overlay"] if write_overlay else []):
         os.makedirs(os.path.join(out, kind), exist_ok=True)
-
-    preprocess, read, display = None, read_image, (lambda image: image)
-    if postprocess == "released":
-        from asnet_keras.released.processing import released_preprocess
-        from asnet_keras.released.reading import display_rgb, read_image_released
-
-        size = model_input_size(model, input_size)
-        preprocess = lambda image: released_preprocess(image, size)  # noqa: E731
-        # main.py's imread: grey files stay 2-D and get stretched (docs/released_pipeline.md §2)
-        read, display = read_image_released, display_rgb
 
     out_names = dict(zip(files, _unique_names(files)))
     written, failures, boxes = [], [], {}
-    stream = run_batches(model, files, read=read,
-                                   batch_size=batch_size, input_size=input_size,
-                                   preprocess=preprocess)
+    stream = pipeline.stream(files, batch_size=batch_size)
     for path, image, maps in tqdm(stream, total=len(files), unit="img", disable=not progress):
         if maps is None:
             failures.append((path, str(image)))
             print(f"error: {image}", file=sys.stderr)
             continue
-        shape = image.shape[:2]
-        done = {}
+        done, rgb = {}, pipeline.as_rgb(image)
         try:
-            for kind, output in kinds.items():
-                if postprocess == "released":
-                    from asnet_keras.released.processing import released_postprocess
-
-                    array = released_postprocess(maps[output], shape)
-                else:
-                    array = to_uint8(upsample(maps[output], shape))
+            for kind, array in maps.items():
                 done[kind] = _write(out, kind, out_names[path] + ".png", array)
                 if kind == "saliency" and write_overlay:
                     done["overlay"] = _write(out, "overlay", out_names[path] + ".jpg",
-                                             overlay(display(image), array)[:, :, ::-1])
+                                             overlay(rgb, array)[:, :, ::-1])
                 if kind == "saliency" and crops:
-                    paths, boxes[path] = cropping.write_crops(out, out_names[path],
-                                                              display(image), array, crops)
+                    paths, boxes[path] = cropping.write_crops(out, out_names[path], rgb, array,
+                                                              crops)
                     done.update(paths)
         except atomic_files.OutputWriteError as err:
             if err.no_room:

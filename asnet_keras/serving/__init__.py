@@ -3,7 +3,8 @@
     python -m asnet_keras.serve --weights runs/asnet        # then open http://127.0.0.1:8000/
 
 Modules:
-    engine   uploads → images → network inputs → maps, exactly as `predict` computes them
+    engine   uploads → images within the limits; a map's statistics (the maps come from
+             `asnet_keras.inference.maps`, the path `predict` and evaluation run)
     batcher  requests arriving together share one forward pass (`MicroBatcher`)
     app      the FastAPI routes (/, /predict, /crop, /health, /info) and `create_app`
     static/  the page (plain HTML, CSS and JavaScript, served as is)

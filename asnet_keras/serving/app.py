@@ -31,9 +31,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from asnet_keras.inference import cropping
+from asnet_keras.inference.maps import MAP_KINDS, MapPipeline, output_names
+from asnet_keras.released.reading import decode_released
 from asnet_keras.serving.batcher import MicroBatcher
 from asnet_keras.serving.engine import (
-    DEFAULT_MAX_PIXELS, MapEngine, UploadError, decode_upload, map_statistics)
+    DEFAULT_MAX_PIXELS, UploadError, decode_upload, map_statistics)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 UPLOAD_FIELD = "image"
@@ -65,7 +67,6 @@ def describe_model(model, weights=None):
     """The model's options as /info reports them: its `ASNetOptions` (from the training
     run's config.json when there is one, else read off its weights,
     `asnet_keras.model.weight_structure`) and a few facts of the run."""
-    from asnet_keras.inference.batches import output_names
     from asnet_keras.inference.loading import read_run_config
     from asnet_keras.model.options import ASNetOptions
     from asnet_keras.model.weight_structure import options_from_model
@@ -98,7 +99,8 @@ def _runtime():
 
 
 class Service:
-    """What the routes share: the engine, the batcher and the limits."""
+    """What the routes share: the prediction path (`MapPipeline`), the batcher that
+    runs its forward passes, and the limits."""
 
     def __init__(self, model, weights=None, input_size=None, postprocess="default",
                  max_batch=DEFAULT_MAX_BATCH, batch_wait_ms=DEFAULT_BATCH_WAIT_MS,
@@ -106,8 +108,8 @@ class Service:
                  warm_up=True):
         if int(max_pixels) < 1 or int(max_upload_bytes) < 1:
             raise ValueError("max_pixels and max_upload_bytes must be at least 1")
-        self.engine = MapEngine(model, input_size=input_size, postprocess=postprocess)
-        self.batcher = MicroBatcher(self.engine.run, max_batch=max_batch,
+        self.pipeline = MapPipeline(model, input_size=input_size, postprocess=postprocess)
+        self.batcher = MicroBatcher(self.pipeline.forward, max_batch=max_batch,
                                     max_wait_ms=batch_wait_ms)
         self.weights = None if weights is None else os.fspath(weights)
         self.max_pixels = int(max_pixels)
@@ -116,7 +118,7 @@ class Service:
         self.model_info = describe_model(model, self.weights)
         self.runtime = _runtime()
         if warm_up:
-            self.engine.warm_up((1, 2) if self.batcher.max_batch > 1 else (1,))
+            self.pipeline.warm_up((1, 2) if self.batcher.max_batch > 1 else (1,))
 
     # ------------------------------------------------------------------ uploads
     async def read_upload(self, request):
@@ -187,21 +189,23 @@ class Service:
             data = await self.read_upload(request)
             image, prepared = await run_in_threadpool(self._decode_and_prepare, data)
         raw, info = await self.batcher.submit(prepared)  # no await between: docs/serving.md §3
-        maps = await run_in_threadpool(self.engine.finish, raw, image.shape[:2])
+        maps = await run_in_threadpool(self.pipeline.finish, raw, image.shape[:2])
         return image, maps, info
 
     def _decode_and_prepare(self, data):
         """Upload bytes → (RGB image, network input); one thread-pool hop for both."""
         image = decode_upload(data, self.max_pixels)
         network_image = image
-        if self.engine.postprocess == "released":  # main.py's reading (grey stays 2-D)
-            network_image = self.engine.released_view(data)
-        return image, self.engine.prepare(network_image)
+        if self.pipeline.postprocess == "released":
+            # main.py's reading: grey stays 2-D, stretched by `prepare`
+            # (docs/released_pipeline.md §2); `decode_upload` has validated the bytes
+            network_image = decode_released(bytes(data))
+        return image, self.pipeline.prepare(network_image)
 
     def check_map(self, kind):
-        if kind not in ("saliency", "fixation"):
-            raise UploadError(422, f"map={kind!r}: pass 'saliency' or 'fixation'")
-        if kind not in self.engine.kinds:
+        if kind not in MAP_KINDS:
+            raise UploadError(422, f"map={kind!r}: pass {' or '.join(map(repr, MAP_KINDS))}")
+        if kind not in self.pipeline.outputs:
             raise UploadError(422, f"map={kind!r}: this model has no fixation head; "
                                    "pass map=saliency")
         return kind
@@ -317,9 +321,9 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
             "version": asnet_keras.__version__,
             "weights": service.weights,
             "model": service.model_info,
-            "input_size": service.engine.input_size,
-            "maps": list(service.engine.kinds),
-            "postprocess": service.engine.postprocess,
+            "input_size": service.pipeline.input_size,
+            "maps": list(service.pipeline.outputs),
+            "postprocess": service.pipeline.postprocess,
             **service.runtime,
             "limits": {"max_batch": service.batcher.max_batch,
                        "batch_wait_ms": service.batcher.max_wait * 1000,

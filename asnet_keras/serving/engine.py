@@ -1,17 +1,14 @@
-"""The model side of the service: uploaded bytes → image → network input → maps.
+"""The service's side of an upload: bytes → image within the limits; a map's statistics.
 
-Every step is the one `python -m asnet_keras.predict` takes, so the service answers the
-same uint8 maps as `predict` writes for the same image file (`docs/serving.md §1`):
+The steps an upload takes are `python -m asnet_keras.predict`'s, so the service answers
+the same uint8 maps as `predict` writes for the same image file (`docs/serving.md §1`):
 
 1. `decode_upload`: the bytes are decoded like `inference.read_image` decodes a file
    (`data_prep.io.decode_image`: OpenCV, grey → 3 channels, alpha dropped, 16 → 8 bit,
    truncated JPEG/PNG refused), after the size is checked against `max_pixels`.
-2. `MapEngine.prepare`: RGB uint8 (H, W, 3) → float32 (S, S, 3), `inference.resize_to_input`
-   (or the authors' `released_preprocess` with postprocess="released").
-3. `MapEngine.run`: a batch of prepared inputs through `inference.run_batches`
-   (`model.predict_on_batch`), one forward pass for the whole batch.
-4. `MapEngine.finish`: each network map → uint8 (H, W) at the image size, exactly as
-   `predict_files` does (`inference.upsample` + `to_uint8`, or `released_postprocess`).
+2. The one prediction path, `asnet_keras.inference.maps.MapPipeline`: `prepare` (in the
+   request's thread-pool call), `forward` (in the micro-batcher, one pass for the images
+   of several requests), `finish` (the request's maps, uint8 at the image size).
 """
 
 import io
@@ -20,13 +17,6 @@ import warnings
 
 import numpy as np
 
-from asnet_keras.inference.batches import model_input_size, output_names, run_batches
-from asnet_keras.inference.images import resize_to_input, upsample
-from asnet_keras.metrics import to_uint8
-
-SALIENCY_OUTPUT = "saliency_conv1"
-FIXATION_OUTPUT = "fixation"
-POSTPROCESS = ("default", "released")
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 megapixels, e.g. 7,746 × 5,164
 
 
@@ -143,89 +133,3 @@ def map_statistics(array):
         "centroid": {"x": round(cx, 3), "y": round(cy, 3)},
         "peak": {"x": int(px), "y": int(py)},
     }
-
-
-class MapEngine:
-    """A loaded ASNet and the predict pipeline around it (module docstring, steps 2–4).
-
-    Args:
-        model: a Keras ASNet with a `saliency_conv1` output (and `fixation` if it has
-            the fixation head).
-        input_size: the square input side when the model has none (default 224).
-        postprocess: "default" or "released", as `predict --postprocess`.
-    """
-
-    def __init__(self, model, input_size=None, postprocess="default"):
-        if postprocess not in POSTPROCESS:
-            raise ValueError(f"postprocess={postprocess!r}: pass one of {POSTPROCESS}")
-        names = output_names(model)
-        if SALIENCY_OUTPUT not in names:
-            raise ValueError(f"the model has no '{SALIENCY_OUTPUT}' output (outputs: {names})")
-        self.model = model
-        self.postprocess = postprocess
-        self.input_size = model_input_size(model, input_size)
-        self.outputs = {"saliency": SALIENCY_OUTPUT}
-        if FIXATION_OUTPUT in names:
-            self.outputs["fixation"] = FIXATION_OUTPUT
-
-    @property
-    def kinds(self):
-        """The maps this model gives: ("saliency", "fixation") or ("saliency",)."""
-        return tuple(self.outputs)
-
-    @staticmethod
-    def released_view(data):
-        """The upload as the authors' main.py read it (`--postprocess released`): grey files
-        stay 2-D and are contrast-stretched by `prepare` (docs/released_pipeline.md §2).
-        `decode_upload` has validated the bytes already."""
-        from asnet_keras.released.reading import decode_released
-
-        return decode_released(bytes(data))
-
-    def prepare(self, image):
-        """RGB uint8 (H, W, 3) → float32 (S, S, 3) network input (with `released`
-        post-processing, also the 2-D grey of `released_view`)."""
-        if self.postprocess == "released":
-            from asnet_keras.released.processing import released_preprocess
-
-            return released_preprocess(image, self.input_size)
-        return resize_to_input(image, self.input_size)
-
-    def run(self, inputs):
-        """A list of prepared inputs → list of dicts kind → float32 network-size map.
-
-        One `predict_on_batch` call for the whole list (through `inference.run_batches`,
-        the code `predict` runs).
-        """
-        inputs = list(inputs)
-        if not inputs:
-            return []
-        results = []
-        for _, _, maps in run_batches(
-            self.model, inputs, read=lambda x: x, batch_size=len(inputs),
-            input_size=self.input_size, preprocess=lambda x: x,
-        ):
-            results.append({kind: maps[name] for kind, name in self.outputs.items()})
-        return results
-
-    def finish(self, maps, shape):
-        """Network maps (from `run`) → dict kind → uint8 (H, W) at the image size `shape`."""
-        out = {}
-        for kind, array in maps.items():
-            if self.postprocess == "released":
-                from asnet_keras.released.processing import released_postprocess
-
-                out[kind] = released_postprocess(array, shape)
-            else:
-                out[kind] = to_uint8(upsample(array, shape))
-        return out
-
-    def warm_up(self, batch_sizes=(1, 2)):
-        """Trace the forward pass for a few batch sizes so the first requests are not slow.
-
-        Keras relaxes the traced batch dimension after the second distinct size, so
-        (1, 2) covers every later size with no further tracing.
-        """
-        blank = np.zeros((self.input_size, self.input_size, 3), np.float32)
-        for n in batch_sizes:
-            self.run([blank] * int(n))

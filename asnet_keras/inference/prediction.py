@@ -23,7 +23,7 @@ A folder argument contributes the image files directly inside it, sorted.
 Maps go through the same pipeline as evaluation (`asnet_keras.inference`):
 resize to the model input, network, bilinear upsampling to the image size, uint8
 rounding. ``--postprocess released`` instead reproduces the authors' `main.py` for a
-model converted from their `ASNet.h5` (`asnet_keras.released`): its image reading (grey
+model converted from their `ASNet.h5` (`asnet_keras.model.released`): its image reading (grey
 files are contrast-stretched to 0…255 before the network, as main.py did;
 `asnet_keras.released.reading`), its input resizing and its min–max stretched output
 (`released_preprocess` / `released_postprocess`); docs/released_pipeline.md.
@@ -131,7 +131,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
 
     preprocess, read, display = None, read_image, (lambda image: image)
     if postprocess == "released":
-        from asnet_keras.released.processing import released_preprocess
+        from asnet_keras.inference.released_processing import released_preprocess
         from asnet_keras.released.reading import display_rgb, read_image_released
 
         size = model_input_size(model, input_size)
@@ -154,7 +154,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
         try:
             for kind, output in kinds.items():
                 if postprocess == "released":
-                    from asnet_keras.released.processing import released_postprocess
+                    from asnet_keras.inference.released_processing import released_postprocess
 
                     array = released_postprocess(maps[output], shape)
                 else:

@@ -186,7 +186,7 @@ class MapEngine:
         """RGB uint8 (H, W, 3) → float32 (S, S, 3) network input (with `released`
         post-processing, also the 2-D grey of `released_view`)."""
         if self.postprocess == "released":
-            from asnet_keras.released.processing import released_preprocess
+            from asnet_keras.inference.released_processing import released_preprocess
 
             return released_preprocess(image, self.input_size)
         return resize_to_input(image, self.input_size)
@@ -213,7 +213,7 @@ class MapEngine:
         out = {}
         for kind, array in maps.items():
             if self.postprocess == "released":
-                from asnet_keras.released.processing import released_postprocess
+                from asnet_keras.inference.released_processing import released_postprocess
 
                 out[kind] = released_postprocess(array, shape)
             else:

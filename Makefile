@@ -91,7 +91,7 @@ serve: $(STAMP) ## HTTP service + page on http://127.0.0.1:8000/ (make serve WEI
 	$(PY) -m asnet_keras.serve --weights $(WEIGHTS) $(ARGS)
 
 export: $(STAMP) ## Portable .keras, or --format saved_model|onnx|openvino|litert (ARGS="--out asnet.onnx")
-	$(PY) -m asnet_keras.export $(WEIGHTS) $(ARGS)
+	$(PY) -m asnet_keras.commands.export --weights $(WEIGHTS) $(ARGS)
 
 convert-released: $(STAMP) ## Convert the authors' ASNet.h5 (make convert-released ARGS="ASNet.h5")
 	$(PY) -m asnet_keras.convert_released $(ARGS) --out weights/asnet_released.keras

@@ -14,18 +14,21 @@ Example:
     >>> ak.evaluate_model("runs/asnet", "data/prepared", ["ecssd"], out="eval")
 
 Layout (each sub-package's docstring says more):
-    model/       which ASNet (`ASNetOptions`), the builder, blocks, losses, variants, export
+    model/       which ASNet (`ASNetOptions`), the builder, blocks, losses, variants;
+                 released/: the authors' released network, its prior layer, its converter
     layers/      `StaticConvLSTM2D` and weight transfer between graphs
-    released/    the authors' released network, its processing and converter
+    released/    reading images as the authors' main.py did
     data/        the prepared layout and the `tf.data` pipelines
     training/    config, distribution, Eq. 13 steps, run folder, the resumable loop
     inference/   reading images, the one image → maps path, loading trained models, prediction
+    export/      the portable Keras model, the deployment formats, running artefacts
     evaluation/  scoring test sets, pred-dir maps, results files
     metrics/     fixation and salient-object metrics (numpy only)
     reporting/   the paper's tables beside ours, figures (the notebooks' support)
     devices.py   the Keras backend and devices a run uses, and the GPU warning
-    train.py, evaluate.py, predict.py, export.py, convert_released.py, demo.py,
-    ablation.py, notebooks.py: the command-line entry points (`python -m asnet_keras.X`)
+    train.py, evaluate.py, predict.py, convert_released.py, demo.py, ablation.py,
+    notebooks.py, commands/export.py: the command-line entry points (`python -m
+    asnet_keras.X`)
 """
 
 import importlib
@@ -48,7 +51,7 @@ _LAZY = {
     "predict_maps": "asnet_keras.inference.maps",
     "MapPipeline": "asnet_keras.inference.maps",
     "predict_files": "asnet_keras.inference.prediction",
-    "export_portable": ("asnet_keras.model.portable", "export"),
+    "export_portable": "asnet_keras.export.portable",
     # training and evaluation
     "TrainConfig": "asnet_keras.training.config",
     "train_asnet": ("asnet_keras.training.loop", "train"),

@@ -33,11 +33,11 @@ from pathlib import Path
 
 from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.formatting import format_number, markdown_table, text_table
+from asnet_keras.inference.loading import resolve_model_path
 from asnet_keras.model.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
 from asnet_keras.names import FINAL_OUTPUT
 
 EVAL_DATASETS = ("ecssd", "hku-is", "pascal-s")  # Table 5's columns
-WEIGHT_FILES = ("best.keras", "best.weights.h5")  # one must exist in a finished run
 TRAIN_FINISHED = "finished.json"
 EVAL_FINISHED = "eval_done.json"
 # Settings that must match for a finished run to count as this call's run.
@@ -148,14 +148,11 @@ def evaluation_finished(config, variant):
 
 
 def weights_of(folder):
-    """The model file of a finished run (``WEIGHT_FILES``, first found)."""
-    for name in WEIGHT_FILES:
-        path = Path(folder) / name
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"{folder} has none of {', '.join(WEIGHT_FILES)}; the training run did not save a "
-        f"model. Delete {folder} and run the ablation again.")
+    """The model file of a finished run (`asnet_keras.inference.loading.resolve_model_path`)."""
+    try:
+        return Path(resolve_model_path(folder))
+    except ValueError as error:
+        raise FileNotFoundError(f"{error} Delete {folder} and run the ablation again.") from None
 
 
 def default_train(kwargs):

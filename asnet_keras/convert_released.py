@@ -2,14 +2,14 @@
 
     python -m asnet_keras.convert_released ASNet.h5 --out weights/asnet_released.keras
 
-The work is done by `asnet_keras.released.converter`; see its docstring.
+The work is done by `asnet_keras.model.released.converter`; see its docstring.
 """
 
 import argparse
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.released.converter import ConversionError, convert_released
+from asnet_keras.model.released.converter import ConversionError, convert_released
 
 
 def build_parser():
@@ -26,7 +26,7 @@ def build_parser():
             "Example: python -m asnet_keras.convert_released ASNet.h5 "
             "--out weights/asnet_released.keras   (then: python -m asnet_keras.predict "
             "IMAGES --weights weights/asnet_released.keras --postprocess released --out "
-            "maps/). In your own script, `import asnet_keras.released` before "
+            "maps/). In your own script, `import asnet_keras.model.released` before "
             "keras.models.load_model(...)."
         ),
     )

@@ -261,7 +261,7 @@ def run_demo(out, quick=False, settings=None, progress=True):
     t = phase("baseline", t)
 
     print(f"[demo] 5/5 report → {report}", flush=True)
-    from asnet_keras.reporting.plots import plot_pr_curves, plot_qualitative_grid
+    from asnet_keras.evaluation.plots import plot_pr_curves, plot_qualitative_grid
 
     os.makedirs(report, exist_ok=True)
     comparison = compare(_headline(model_results), _headline(baseline_results))

@@ -15,7 +15,8 @@ from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.devices import report_devices
 from asnet_keras.inference import cropping
 from asnet_keras.inference.loading import load_asnet
-from asnet_keras.inference.runtimes import artifact_format, open_artifact
+from asnet_keras.export.contract import EXPORT_COMMAND, artifact_format
+from asnet_keras.export.runtimes import open_artifact
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.inference.prediction import collect_inputs, predict_files
 
@@ -46,7 +47,7 @@ def build_parser():
                         help="trained model: run folder, .keras, .h5 or .weights.h5; or an "
                         "exported artefact run in its own runtime: .onnx (ONNX Runtime), "
                         ".xml (OpenVINO, float32), .tflite (LiteRT) or a SavedModel folder, "
-                        "written by python -m asnet_keras.export")
+                        f"written by {EXPORT_COMMAND}")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
     parser.add_argument("--input-size", type=int, default=None,
@@ -73,13 +74,13 @@ def build_parser():
 
 def load_model(path, precision="f32"):
     """A Keras model (`load_asnet`), or for an exported artefact (.onnx, .xml, .tflite,
-    SavedModel folder) its runtime (`asnet_keras.inference.runtimes.open_artifact`: same
+    SavedModel folder) its runtime (`asnet_keras.export.runtimes.open_artifact`: same
     input, outputs and maps). `precision` "bf16" is for OpenVINO artefacts only."""
     fmt = artifact_format(path)
     if precision != "f32" and fmt != "openvino":
         raise ValueError(f"--precision {precision} applies to OpenVINO artefacts (.xml) "
-                         f"only; {path} is not one. Export one with python -m "
-                         "asnet_keras.export WEIGHTS --format openvino --out asnet.xml")
+                         f"only; {path} is not one. Export one with {EXPORT_COMMAND} "
+                         "--weights WEIGHTS --format openvino --out asnet.xml")
     if fmt is not None:
         return open_artifact(path, fmt, precision=precision)
     return load_asnet(path)

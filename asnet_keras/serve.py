@@ -29,6 +29,7 @@ import os
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.inference.loading import load_asnet, resolve_model_path
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS
 
@@ -142,8 +143,6 @@ def main(argv=None):
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
     try:
         if args.workers == 1:
-            from asnet_keras.inference.loading import load_asnet
-
             try:
                 model = load_asnet(args.weights)
                 app = serving_app.create_app(model, weights=args.weights, **options)
@@ -154,9 +153,10 @@ def main(argv=None):
                   f"{url} (page at /, API docs at /docs); Ctrl-C stops it.", flush=True)
             uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
         else:
-            if not os.path.exists(args.weights):
-                print(f"error: {args.weights}: no such model. Pass a training run folder "
-                      "(with best.keras), a .keras file or a .weights.h5 file.", file=sys.stderr)
+            try:  # each worker loads it; refuse a wrong path before they start
+                resolve_model_path(args.weights)
+            except (ValueError, FileNotFoundError) as err:
+                print(f"error: {err}", file=sys.stderr)
                 return 2
             os.environ[serving_app.ENV_OPTIONS] = json.dumps(
                 {"weights": os.path.abspath(args.weights), **options})

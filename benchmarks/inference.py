@@ -15,8 +15,8 @@ fixed batch — so a change in the machine's load hits all three alike and the r
 even on a shared host. Weights are random: the cost does not depend on their values.
 
 Runtimes (`--runtimes`, default: each of ONNX Runtime and OpenVINO that is installed):
-the backbone and the `static` ASNet are exported as `python -m asnet_keras.export` does
-(`asnet_keras.model.formats`) and run through `asnet_keras.inference.runtimes`, timed in
+the backbone and the `static` ASNet are exported as the export command does
+(`asnet_keras.export.formats`) and run through `asnet_keras.export.runtimes`, timed in
 the same interleaved rounds as the TensorFlow models, in float32 and, where the CPU has
 bfloat16 instructions (AVX-512 BF16 or AMX; `--precisions`), in bfloat16: OpenVINO's
 `INFERENCE_PRECISION_HINT=bf16`, and TensorFlow's Keras `mixed_bfloat16` policy
@@ -212,8 +212,8 @@ def runtime_functions(models, size, folder, runtimes, precisions):
 
     Returns (functions, notes): notes says what was skipped and why.
     """
-    from asnet_keras.inference.runtimes import OnnxModel, OpenVINOModel
-    from asnet_keras.model import formats
+    from asnet_keras.export import formats
+    from asnet_keras.export.runtimes import OnnxModel, OpenVINOModel
 
     threads = os.cpu_count()
     functions, notes = {}, {}
@@ -380,7 +380,7 @@ def main(argv=None):
     if backends:
         reference = os.path.join(folder, f"tf_backbone_{args.size}_savedmodel")
         if not os.path.isdir(reference):
-            from asnet_keras.model import formats
+            from asnet_keras.export import formats
 
             formats.write_saved_model(models["backbone"], reference)
         for backend in backends:

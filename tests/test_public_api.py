@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-CLI_MODULES = ("train", "evaluate", "predict", "export", "convert_released", "demo",
+CLI_MODULES = ("train", "evaluate", "predict", "commands.export", "convert_released", "demo",
                "ablation", "notebooks", "serve", "verify_data")
 
 

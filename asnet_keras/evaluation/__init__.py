@@ -5,6 +5,8 @@
 - `pred_dir`: reading a folder of any method's maps.
 - `caveats`: warnings for scores that are not a held-out test.
 - `rendering`: results.json / results.md / summary.md / pr_curves.png.
+- `plots`: the matplotlib drawing of PR curves (Fig. 5) and of a qualitative grid
+  (Fig. 6), shared by `rendering`, the demo and the notebooks.
 
 The command line is `python -m asnet_keras.evaluate`.
 """

@@ -4,6 +4,7 @@ pr_curves.png over all datasets, laid out like the paper's Tables 2–5."""
 import json
 import os
 
+from asnet_keras.evaluation.plots import plot_pr_curves_by_dataset
 from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY
 from asnet_keras.formatting import MISSING, format_number, markdown_table
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, FIXATION_OUTPUT
@@ -127,8 +128,6 @@ def write_outputs(all_results, out, label="ASNet"):
         for dataset, r in all_results.items() if r["salient_object"]
     }
     if curves:
-        from asnet_keras.reporting.plots import plot_pr_curves_by_dataset
-
         plot_pr_curves_by_dataset(curves, os.path.join(out, "pr_curves.png"))
 
 

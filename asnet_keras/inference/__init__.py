@@ -5,6 +5,7 @@ demo.
 - `maps`: the one prediction path, decoded images → maps at each image's size
   (`MapPipeline`, `predict_maps`), which `predict`, the service and evaluation run.
 - `loading`: `load_asnet` for a run folder, `.keras`, `.h5` or `.weights.h5`.
+- `released_processing`: the authors' `main.py` pre- and post-processing (pure numpy).
 - `prediction`: maps for image files, written at their size (`python -m asnet_keras.predict`).
 - `cropping`: the crop of an aspect ratio that keeps the most saliency.
 """

@@ -1,16 +1,20 @@
-"""Load a trained ASNet from whatever a training run left: one entry point for
-evaluation, prediction and export.
+"""Load a trained ASNet from whatever a training run left: the one place that decides
+which file a path means, for evaluation, prediction, the service and export.
 
-Accepted:
-    a run folder          its best.keras (as written by `python -m asnet_keras.train`)
+Accepted (`resolve_model_path`):
+    a run folder          its best.keras (as written by `python -m asnet_keras.train`),
+                          else its best.weights.h5 (with the config.json beside it)
     model.keras           Keras 3 native format
-    model.h5              legacy HDF5 (whole model)
+    model.h5              legacy HDF5 (whole model; a weights-only .h5 as .weights.h5)
     model.weights.h5      weights only: the model is rebuilt from the `ASNetOptions` in
                           the config.json next to the file, or, without one, from the
                           options read off the file's layers
                           (`asnet_keras.model.weight_structure`), then the weights are
                           loaded (they match by layer class and build order,
-                          docs/framework_notes.md)
+                          docs/framework_notes.md §4)
+
+Exported artefacts (.onnx, .xml, .tflite, SavedModel folders) are opened by
+`asnet_keras.export.runtimes.open_artifact` instead.
 
 Example:
     >>> model = load_asnet("runs/asnet")          # best.keras of the run
@@ -21,11 +25,24 @@ import importlib
 import json
 import os
 
+from asnet_keras.model.options import RECURRENCES, ASNetOptions
+from asnet_keras.model.weight_structure import options_from_weights_file
+
+# What a training run folder is loaded from, in order of preference: the whole model,
+# else its weights (rebuilt from the run's config.json). Both are written every epoch
+# (asnet_keras/training/run_folder.py).
+RUN_FOLDER_MODELS = ("best.keras", "best.weights.h5")
+MODEL_SUFFIXES = (".keras", ".h5")  # `.weights.h5` ends with `.h5` too
+WEIGHTS_SUFFIX = ".weights.h5"
+_ACCEPTED = ("a training run folder, a .keras, .h5 or .weights.h5 file "
+             "(python -m asnet_keras.train writes them)")
+
 # Modules whose import registers ASNet's custom objects (layers, activations, losses).
+# Imported by name, on first load: they pull in Keras, and this module stays light.
 _REGISTERING_MODULES = (
     "asnet_keras.model.blocks",
     "asnet_keras.layers",
-    "asnet_keras.released",
+    "asnet_keras.model.released",
     "asnet_keras.model.losses",
 )
 
@@ -34,6 +51,37 @@ def register_custom_objects():
     """Import every module that registers a custom object."""
     for name in _REGISTERING_MODULES:
         importlib.import_module(name)
+
+
+def resolve_model_path(path):
+    """The file that `path` means: the path itself for a model file, for a training run
+    folder the first of `RUN_FOLDER_MODELS` it holds.
+
+    Returns:
+        the path of a `.keras`, `.h5` or `.weights.h5` file that exists.
+    Raises:
+        FileNotFoundError: nothing at `path`.
+        ValueError: a run folder without a trained model (none of `RUN_FOLDER_MODELS`:
+            not a run folder, or its first epoch has not finished), or a file of
+            another kind; the message names the path and what to pass instead.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such model. Pass {_ACCEPTED}.")
+    if os.path.isdir(path):
+        for name in RUN_FOLDER_MODELS:
+            candidate = os.path.join(path, name)
+            if os.path.isfile(candidate):
+                return candidate
+        raise ValueError(
+            f"{path} holds no trained model ({' or '.join(RUN_FOLDER_MODELS)}): it is not a "
+            "training run folder, or its first epoch has not finished (python -m "
+            "asnet_keras.train writes them after every epoch). Pass a finished run folder, "
+            "or a .keras, .h5 or .weights.h5 file."
+        )
+    if not path.endswith(MODEL_SUFFIXES):
+        raise ValueError(f"{path}: not a Keras model file. Pass {_ACCEPTED}.")
+    return path
 
 
 def read_run_config(path):
@@ -46,9 +94,7 @@ def read_run_config(path):
     """
     if path is None:
         return {}
-    path = os.fspath(path)
-    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-    config_path = os.path.join(folder, "config.json")
+    config_path = _config_path(path)
     if not os.path.isfile(config_path):
         return {}
     with open(config_path, encoding="utf-8") as f:
@@ -65,67 +111,116 @@ def options_for(path, *, input_size=None):
     """The `ASNetOptions` of the weights at `path` and where they were read from.
 
     The config.json beside `path` (or in the run folder) when it names an input size,
-    else the layer structure of the weight file (`.weights.h5` or `.keras`), with
-    `input_size` (default 224, the paper's) as its input side.
+    else the layer structure of the weight file (`.weights.h5` or `.keras`; for a run
+    folder the one `resolve_model_path` picks), with `input_size` (default 224, the
+    paper's) as its input side.
 
     Returns:
         (options, source): source is "config.json" or "weight structure".
     """
-    from asnet_keras.model.options import ASNetOptions
-    from asnet_keras.model.weight_structure import options_from_weights_file
-
     config = read_run_config(path)
     if "input_size" in config:
         options = ASNetOptions.from_json(config, source=_config_path(path))
         if input_size:
             options = options.replace(input_size=int(input_size))
         return options, "config.json"
-    weights = os.path.join(path, "best.weights.h5") if os.path.isdir(path) else path
+    weights = resolve_model_path(path)
     return options_from_weights_file(weights, input_size=int(input_size or 224)), "weight structure"
 
 
 def _config_path(path):
+    path = os.fspath(path)
     folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
     return os.path.join(folder, "config.json")
+
+
+def is_weights_only(path):
+    """Whether the model file `path` holds weights without a network: a `.weights.h5`,
+    or a legacy `.h5` written by `save_weights` (no `model_config` attribute)."""
+    path = os.fspath(path)
+    if path.endswith(WEIGHTS_SUFFIX):
+        return True
+    if path.endswith(".h5"):
+        import h5py  # imported on use, with Keras: this module stays light
+
+        try:
+            with h5py.File(path, "r") as file:
+                return "model_config" not in file.attrs
+        except OSError as error:
+            raise ValueError(f"{path}: not a readable HDF5 file ({error}). Pass "
+                             f"{_ACCEPTED}.") from None
+    return False
+
+
+def load_saved_model(path, compile=False):
+    """The whole model saved at `path` (`.keras` or legacy `.h5`).
+
+    Raises:
+        ValueError: the file cannot be loaded as a model; the message says what to pass.
+    """
+    import keras  # heavy, imported on use: this module stays light
+
+    register_custom_objects()
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except Exception as error:  # noqa: BLE001 - re-raised with the fix spelled out
+        raise ValueError(
+            f"{path}: could not be loaded as a saved model ({_first_line(error)}). Pass the "
+            ".weights.h5 file written beside it by training instead, with the matching "
+            "options."
+        ) from error
+
+
+def load_weights_file(path, options):
+    """The network `options` describe, holding the weights of `path` (`.weights.h5`).
+
+    Built as `options.recurrence` says first, then as the other recurrence (the same
+    weights load into both graphs, docs/framework_notes.md §4).
+
+    Raises:
+        ValueError: the weights fit neither graph; the message lists both errors and the
+            options to pass.
+    """
+    register_custom_objects()
+    errors = []
+    order = (options.recurrence, *(r for r in RECURRENCES if r != options.recurrence))
+    for recurrence in order:
+        model = options.replace(recurrence=recurrence).build()
+        try:
+            model.load_weights(path)
+            return model
+        except Exception as error:  # noqa: BLE001 - both tried, reported together
+            errors.append(f"as {recurrence}: {_first_line(error)}")
+    raise ValueError(
+        f"{path} does not fit ASNet built with {options} ({'; '.join(errors)}). Pass the "
+        "options the weights were trained with (--input-size, --fixation-28, --no-fixation, "
+        "--no-convlstm, --variant), or put the training config.json beside the file."
+    )
+
+
+def _first_line(error):
+    """"ErrorClass: first line of its message" (at most 300 characters of it)."""
+    return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:300]}"
 
 
 def load_asnet(path, compile=False):
     """Load an ASNet model from a run folder, `.keras`, legacy `.h5` or `.weights.h5`.
 
     Args:
-        path: see the module docstring.
+        path: see the module docstring (`resolve_model_path` decides the file).
         compile: passed to `keras.models.load_model` (False by default: evaluation and
             prediction need no optimizer; to train again, compile with
-            `asnet_keras.model.losses.compile_asnet`). Ignored for `.weights.h5`.
+            `asnet_keras.model.losses.compile_asnet`). Ignored for weights-only files.
     Returns:
         a `keras.Model`.
     Raises:
         FileNotFoundError: nothing at `path`.
-        ValueError: another suffix, a run folder without best.keras, or a `.weights.h5`
-            whose architecture can be read neither from a config.json nor from its layers.
+        ValueError: another suffix, a run folder without a trained model, a file that
+            does not load, or weights whose architecture can be read neither from a
+            config.json nor from their layers.
     """
-    import keras
-
-    register_custom_objects()
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{path}: no such model. Pass a training run folder (with best.keras), a "
-            ".keras file, or a .weights.h5 file (python -m asnet_keras.train writes them)."
-        )
-    if os.path.isdir(path):
-        candidate = os.path.join(path, "best.keras")
-        if not os.path.isfile(candidate):
-            raise ValueError(
-                f"{path} has no best.keras: it is not a finished or running training folder "
-                "(python -m asnet_keras.train writes best.keras after its first epoch)."
-            )
-        path = candidate
-    if path.endswith(".weights.h5"):
+    path = resolve_model_path(path)
+    if is_weights_only(path):
         options, _ = options_for(path)
-        model = options.build()
-        model.load_weights(path)
-        return model
-    if path.endswith(".keras") or path.endswith(".h5"):
-        return keras.models.load_model(path, compile=compile)
-    raise ValueError(f"{path}: pass a run folder, a .keras, a .h5 or a .weights.h5 file.")
+        return load_weights_file(path, options)
+    return load_saved_model(path, compile=compile)

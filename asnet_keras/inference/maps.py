@@ -3,7 +3,7 @@
 `predict` (`prediction.predict_files`), the service (`asnet_keras.serving`) and
 evaluation (`asnet_keras.evaluation.api.evaluate_model`) all run `MapPipeline`, so one
 image gives the same uint8 maps in the three (tests/inference/test_maps.py). The model is
-a Keras ASNet or an exported artefact (`asnet_keras.inference.runtimes.ArtifactModel`):
+a Keras ASNet or an exported artefact (`asnet_keras.export.runtimes.ArtifactModel`):
 anything with `inputs[0].shape` (batch, S, S, 3), `output_names` and `predict_on_batch`.
 
 Three stages, each a method, so that a caller runs each where it pays:
@@ -55,9 +55,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from asnet_keras.inference import released_processing
 from asnet_keras.inference.images import DEFAULT_INPUT_SIZE, read_image, resize_to_input, upsample
 from asnet_keras.metrics import to_uint8
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
+from asnet_keras.released import reading as released_reading
 
 # "default": our pipeline (bilinear upsampling, uint8 rounding); "released": the authors'
 # main.py pre- and post-processing, for a model converted from their ASNet.h5.
@@ -137,12 +139,7 @@ class MapPipeline:
         self._names = names
         self._processing = self._reading = None  # the released modules, when asked for
         if postprocess == "released":
-            # Imported only when asked for: `asnet_keras.released` loads Keras with its
-            # package, and this module stays light so that the command lines parse their
-            # arguments and quiet TensorFlow before it loads.
-            from asnet_keras.released import processing, reading
-
-            self._processing, self._reading = processing, reading
+            self._processing, self._reading = released_processing, released_reading
 
     def read(self, path):
         """An image file as this pipeline's `prepare` takes it: RGB uint8 (H, W, 3)

@@ -24,7 +24,7 @@ Maps come from the one prediction path, `asnet_keras.inference.maps.MapPipeline`
 the service and evaluation run too: resize to the model input, network, bilinear
 upsampling to the image size, uint8 rounding. ``--postprocess released`` instead
 reproduces the authors' `main.py` for a model converted from their `ASNet.h5`
-(`asnet_keras.released`): its image reading (grey files are contrast-stretched to 0…255
+(`asnet_keras.model.released`): its image reading (grey files are contrast-stretched to 0…255
 before the network, as main.py did; `asnet_keras.released.reading`), its input resizing
 and its min–max stretched output (`released_preprocess` / `released_postprocess`);
 docs/released_pipeline.md.
@@ -97,7 +97,7 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
 
     Args:
         model: a loaded ASNet (`asnet_keras.inference.loading.load_asnet`) or an
-            exported artefact (`asnet_keras.inference.runtimes.open_artifact`).
+            exported artefact (`asnet_keras.export.runtimes.open_artifact`).
         files: image paths.
         out: output folder.
         batch_size: images per forward pass.

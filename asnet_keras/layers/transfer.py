@@ -4,7 +4,7 @@
 file moves between graphs only when their classes line up. This copies from one built
 model to another by layer *name* instead, which is what the `static` and `stock` ASNet
 graphs share (`convlstm_conv5` is a `StaticConvLSTM2D` in one and a `ConvLSTM2D` in the
-other, with the same weight list). `asnet_keras.export` uses it.
+other, with the same weight list). The exports (`asnet_keras.export`) use it.
 """
 
 

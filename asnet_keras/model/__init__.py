@@ -6,7 +6,8 @@
 - `losses`: Eqs. 1 and 7–13 and the Table 5 loss variants; `compile_asnet`.
 - `variants`: the Table 5 ablation registry.
 - `weight_structure`: which ASNet a weight file holds, read off its layers.
-- `portable`: the plain-Keras (`stock`) export of a trained model.
+- `released/`: the authors' released network (`config="released"`), its prior layer and
+  the converter of their `ASNet.h5`.
 
 `options`, `variants` and `weight_structure` import no Keras; the names below are loaded
 on first use, so `from asnet_keras.model.options import ASNetOptions` stays light.

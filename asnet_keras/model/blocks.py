@@ -2,7 +2,7 @@
 
 Each function adds a few named built-in Keras layers to a functional graph and returns
 the output tensor. The `paper` graph (`asnet_keras.model`) and the `released` graph
-(`asnet_keras.released`) are both assembled from these, so a fix here fixes both.
+(`asnet_keras.model.released`) are both assembled from these, so a fix here fixes both.
 
 Build order matters: `.weights.h5` files match weights by layer class and creation
 order (docs/framework_notes.md §4), so callers must keep the order in which they call these blocks.

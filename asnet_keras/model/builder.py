@@ -3,13 +3,14 @@
 `build_asnet` returns a functional `keras.Model` that takes raw RGB pixels and outputs
 the fixation map and the five top-down saliency maps. Two configurations share the
 blocks of `asnet_keras.model.blocks`: `paper` (the CVPR text, the default) and `released`
-(the authors' trained network, `asnet_keras.released`).
+(the authors' trained network, `asnet_keras.model.released`).
 """
 
 import keras
 
 from asnet_keras.model import blocks
 from asnet_keras.model.options import CONFIGS
+from asnet_keras.model.released import graph as released_graph
 from asnet_keras.names import FIXATION_28_OUTPUT, FIXATION_OUTPUT, OUTPUT_NAMES  # noqa: F401
 
 FIXATION_28_NAME = FIXATION_28_OUTPUT
@@ -49,7 +50,7 @@ def build_asnet(
             exact ConvLSTM for a static input at about half the recurrent cost; use it to
             train, evaluate and predict) or "stock" (Keras' `ConvLSTM2D` on the input
             repeated in time: built-in layers only, so a saved model loads in any Keras 3
-            code without `asnet_keras`; `python -m asnet_keras.export` writes it). Weights
+            code without `asnet_keras`; `asnet_keras.export.portable` writes it). Weights
             are the same in both: `.weights.h5` files load into either.
         sync_batchnorm: batch statistics over all `tf.distribute` replicas (TensorFlow
             backend; the trainer turns it on for multi-replica runs).
@@ -74,9 +75,7 @@ def build_asnet(
     if recurrence not in blocks.RECURRENCES:
         raise ValueError(f"recurrence={recurrence!r}: pass one of {blocks.RECURRENCES}.")
     if config == "released":
-        from asnet_keras.released.graph import build_released_graph
-
-        return build_released_graph(
+        return released_graph.build_released_graph(
             input_shape, backbone_weights, recurrence=recurrence, name=name
         )
     if fixation_28 and not fixation_head:

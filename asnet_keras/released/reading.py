@@ -145,7 +145,7 @@ def display_rgb(image):
     if image.dtype == np.uint16:
         image = ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     elif image.dtype != np.uint8:
-        from asnet_keras.released.processing import bytescale
+        from asnet_keras.inference.released_processing import bytescale
 
         image = bytescale(image)
     if image.ndim == 2:

@@ -10,8 +10,8 @@ rows, and a `Message` names the command that produces what is missing.
 
 - `paper`: the paper's tables; `results`: ours (`EvalResults`, `AblationResults`);
 - `comparison`: `compare`, `results_status` and the overviews;
-- `display`: `Message`, `RawTable`, `show`; `figures`: Figures 5 and 6; `plots`: the
-  matplotlib drawing shared with evaluation and the demo.
+- `display`: `Message`, `RawTable`, `show`; `figures`: Figures 5 and 6 (drawn with
+  `asnet_keras.evaluation.plots`).
 
 Pure Python + numpy (+ matplotlib/OpenCV for the figures); no TensorFlow, no pandas.
 

@@ -13,7 +13,7 @@ from asnet_keras.reporting.paper import load_paper
 
 
 def pr_curves(sources, datasets=None, output=PR_OUTPUT):
-    """Curves for :func:`asnet_keras.reporting.plots.plot_pr_curves_by_dataset`.
+    """Curves for :func:`asnet_keras.evaluation.plots.plot_pr_curves_by_dataset`.
 
     Args:
         sources: {legend label: EvalResults}; the first is usually ours.

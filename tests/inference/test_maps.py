@@ -64,7 +64,7 @@ def test_maps_equal_a_computation_by_hand(model):
 def test_released_postprocess_is_main_py_around_the_network(model):
     """With "released", the pipeline is `released_preprocess` → network →
     `released_postprocess` (those two are checked against Pillow in tests/released)."""
-    from asnet_keras.released.processing import released_postprocess, released_preprocess
+    from asnet_keras.inference.released_processing import released_postprocess, released_preprocess
 
     grey = np.random.default_rng(2).integers(60, 191, (37, 53), dtype=np.uint8)  # 2-D: main.py
     outputs = dict(zip(model.output_names,

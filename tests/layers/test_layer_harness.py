@@ -3,7 +3,7 @@
 import numpy as np
 
 from asnet_keras.layers import StaticConvLSTM2D
-from asnet_keras.released.layers import LearningPrior
+from asnet_keras.model.released.layers import LearningPrior
 from tests.support.harness import run_layer_test
 
 

@@ -1,4 +1,4 @@
-"""`python -m asnet_keras.export` writes a model that plain Keras loads, and that matches."""
+"""The export command writes a model that plain Keras loads, and that matches."""
 
 import json
 import os
@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from asnet_keras import export
+from asnet_keras.commands import export
+from asnet_keras.export.portable import export_portable
 from asnet_keras.model import build_asnet
 
 # Run in a fresh interpreter whose cwd and path cannot reach asnet_keras; importing it is
@@ -54,7 +55,8 @@ def trained(tmp_path_factory):
 def test_export_loads_without_asnet_keras_and_matches(trained, tmp_path):
     run, images, expected, names = trained
     for suffix in (".keras", ".h5"):
-        code = export.main([str(run / "model.weights.h5"), "--out", str(tmp_path / f"m{suffix}")])
+        code = export.main(["--weights", str(run / "model.weights.h5"),
+                            "--out", str(tmp_path / f"m{suffix}")])
         assert code == 0
     np.save(tmp_path / "images.npy", images)
 
@@ -77,10 +79,11 @@ def test_export_loads_without_asnet_keras_and_matches(trained, tmp_path):
 def test_export_refuses_weights_only_output_and_wrong_options(trained, tmp_path, capsys):
     run, _, _, _ = trained
     weights = str(run / "model.weights.h5")
-    assert export.main([weights, "--out", str(tmp_path / "x.weights.h5")]) == 2
+    assert export.main(["--weights", weights, "--out", str(tmp_path / "x.weights.h5")]) == 2
     assert ".keras" in capsys.readouterr().err
     # Flags add to config.json; the `w/o convLSTM` network does not fit these weights.
-    assert export.main([weights, "--out", str(tmp_path / "x.keras"), "--no-convlstm"]) == 2
+    assert export.main(["--weights", weights, "--out", str(tmp_path / "x.keras"),
+                        "--no-convlstm"]) == 2
     message = capsys.readouterr().err
     assert "does not fit" in message and "--no-convlstm" in message
     assert len(message) < 2000 and not (tmp_path / "x.keras").exists()
@@ -103,9 +106,42 @@ def test_export_takes_a_training_run_folder(trained, tmp_path):
     folder.mkdir()
     shutil.copy(run / "model.weights.h5", folder / "best.weights.h5")
     shutil.copy(run / "config.json", folder / "config.json")
-    result = export.export(folder, tmp_path / "from_run.keras")
+    result = export_portable(folder, tmp_path / "from_run.keras")
     assert result["max_abs_difference"] <= 1e-4
     model = keras.models.load_model(tmp_path / "from_run.keras", compile=False)
     assert list(model.output_names) == names  # fixation_28 from the run's config.json
     for got, want in zip(model.predict(images, verbose=0), expected):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+def test_weights_are_a_flag_and_usage_errors_exit_2(trained, tmp_path, capsys):
+    run, _, _, _ = trained
+    out = str(tmp_path / "m.keras")
+    for argv in ([str(run / "model.weights.h5"), "--out", out],  # positional, as before
+                 ["--out", out]):  # no --weights at all
+        with pytest.raises(SystemExit) as stop:
+            export.main(argv)
+        assert stop.value.code == 2
+        assert "--weights" in capsys.readouterr().err
+    assert export.main(["--weights", str(tmp_path / "none.keras"), "--out", out]) == 2
+    assert "none.keras: no such model" in capsys.readouterr().err
+    assert export.main(["--weights", str(run / "config.json"), "--out", out]) == 2
+    assert "config.json: not a Keras model file" in capsys.readouterr().err
+    assert not os.path.exists(out)
+
+
+def test_a_failed_check_or_a_missing_package_exits_1(trained, tmp_path, capsys, monkeypatch):
+    from asnet_keras.export import check, formats
+
+    run, _, _, _ = trained
+    weights = str(run / "model.weights.h5")
+    monkeypatch.setattr(check, "CHECK_TOLERANCE", -1.0)  # no file can pass
+    assert export.main(["--weights", weights, "--out", str(tmp_path / "m.keras")]) == 1
+    assert "m.keras: the keras file does not reproduce the Keras model" in capsys.readouterr().err
+    monkeypatch.setitem(formats._WRITE_PACKAGES, "onnx", {"no_such_module": "no-such-package"})
+    assert export.main(["--weights", weights, "--out", str(tmp_path / "m.onnx")]) == 1
+    # Under another Keras backend (make test-jax) the backend is what is missing.
+    missing = ("needs no-such-package" if keras.backend.backend() == "tensorflow"
+               else "KERAS_BACKEND=tensorflow")
+    assert missing in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()

@@ -1,4 +1,4 @@
-"""`python -m asnet_keras.export --format saved_model|onnx|openvino|litert`: each artefact,
+"""The export command's `--format saved_model|onnx|openvino|litert`: each artefact,
 written from a 64-px model, runs in its own runtime in a fresh process with the Keras
 model's outputs (≤ 1e-4), named, for any batch size; `predict` takes the ONNX and
 OpenVINO artefacts and writes the Keras model's maps; broken or foreign files are refused
@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from asnet_keras import export, predict
-from asnet_keras.inference import runtimes
-from asnet_keras.model import formats
+from asnet_keras import predict
+from asnet_keras.commands import export
+from asnet_keras.export import contract, runtimes
 from tests.support.helpers import run_fresh_python
 
 # Writing artefacts goes through TensorFlow's converters (docs/deployment.md §1); under
@@ -89,8 +89,8 @@ def exported(tmp_path_factory):
     for fmt, name in OUTS.items():
         stdout = io.StringIO()
         with contextlib.redirect_stdout(stdout):
-            status = export.main([str(folder / "model.weights.h5"), "--format", fmt,
-                                  "--out", str(folder / name)])
+            status = export.main(["--weights", str(folder / "model.weights.h5"), "--format",
+                                  fmt, "--out", str(folder / name)])
         assert status == 0, stdout.getvalue()
         printed[fmt] = stdout.getvalue()
     return folder, images, expected, list(model.output_names), printed
@@ -100,7 +100,7 @@ def exported(tmp_path_factory):
 def test_every_format_matches_keras_in_its_own_runtime_in_a_fresh_process(exported):
     folder, images, expected, names, printed = exported
     for fmt, text in printed.items():
-        # The export's own check (a fresh process through asnet_keras.inference.runtimes).
+        # The export's own check (a fresh process through asnet_keras.export.runtimes).
         line = next(li for li in text.splitlines() if "largest output difference" in li)
         assert float(line.split("largest output difference ")[1].split(";")[0]) <= 1e-4
         assert all(name in line for name in names), line
@@ -132,7 +132,7 @@ def test_artifacts_carry_the_options_and_the_runtime_wrapper_matches_keras(expor
         for got, want in zip(model.predict_on_batch(images[:1]), expected.values()):
             np.testing.assert_allclose(got, want[:1], atol=1e-5, rtol=0)
         if fmt in ("onnx", "openvino"):
-            options = json.loads(model.metadata[formats.METADATA_KEY])
+            options = json.loads(model.metadata[contract.METADATA_KEY])
             assert options["input_size"] == SIZE and options["config"] == "paper"
 
 
@@ -203,7 +203,7 @@ def test_broken_and_foreign_artifacts_are_refused_by_name(tmp_path, capsys):
         err = capsys.readouterr().err
         assert status == 2, (name, err)
         assert name in err and message in err, err
-        assert "python -m asnet_keras.export" in err or "copy both" in err, err
+        assert contract.EXPORT_COMMAND + " --weights" in err or "copy both" in err, err
         assert len(err) < 1500
     with pytest.raises(runtimes.ArtifactError, match="no 'saliency_conv1' output|input has shape"):
         runtimes.open_artifact(tmp_path / "other.onnx")
@@ -214,20 +214,20 @@ def test_broken_and_foreign_artifacts_are_refused_by_name(tmp_path, capsys):
 
 
 def test_format_is_taken_from_the_name_and_mismatches_are_usage_errors(tmp_path, capsys):
-    assert formats.format_for("m.keras") == "keras"
-    assert formats.format_for("m.h5") == "h5"
-    assert formats.format_for("m.onnx") == "onnx"
-    assert formats.format_for("m.xml") == "openvino"
-    assert formats.format_for("m.tflite") == "litert"
-    assert formats.format_for("served", "saved_model") == "saved_model"
+    assert contract.format_for("m.keras") == "keras"
+    assert contract.format_for("m.h5") == "h5"
+    assert contract.format_for("m.onnx") == "onnx"
+    assert contract.format_for("m.xml") == "openvino"
+    assert contract.format_for("m.tflite") == "litert"
+    assert contract.format_for("served", "saved_model") == "saved_model"
     for out, fmt, words in (("served", None, "cannot tell the format"),
                             ("m.keras", "onnx", ".onnx file"),
                             ("m.onnx", "saved_model", "is a folder"),
                             ("m.weights.h5", "h5", "holds no network"),
                             ("m.weights.h5", None, "holds no network")):
         with pytest.raises(ValueError, match=words):
-            formats.format_for(out, fmt)
-    assert export.main(["w.weights.h5", "--format", "openvino", "--out",
+            contract.format_for(out, fmt)
+    assert export.main(["--weights", "w.weights.h5", "--format", "openvino", "--out",
                         str(tmp_path / "m.onnx")]) == 2
     assert ".xml" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()

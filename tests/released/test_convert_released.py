@@ -17,7 +17,7 @@ import pytest
 
 from asnet_keras.convert_released import main
 from asnet_keras.model import blocks
-from asnet_keras.released.converter import (
+from asnet_keras.model.released.converter import (
     ConversionError,
     FileLayer,
     _flip_theano_kernels,
@@ -91,14 +91,14 @@ def test_full_model_file_with_shifted_auto_names_converts(source, tmp_path):
         assert any(f"file layer '{file_name}' → '{ours}'" in line for line in lines), ours
 
 
-# A fresh process, as a user's script: `import asnet_keras.released` (which registers
+# A fresh process, as a user's script: `import asnet_keras.model.released` (which registers
 # LearningPrior and hard_sigmoid_keras2), then load the .keras file; and the .weights.h5
 # file into a newly built `released` model of the same recurrence.
 _RELOAD_SCRIPT = """
 import hashlib, json, sys
 import keras
-import asnet_keras.released
-from asnet_keras.released import build_released_graph
+import asnet_keras.model.released
+from asnet_keras.model.released import build_released_graph
 
 def hashes(model):
     return {l.name: [hashlib.sha1(w.tobytes()).hexdigest() for w in l.get_weights()]

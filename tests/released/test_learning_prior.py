@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from asnet_keras.released.layers import GaussianPriorInitializer, LearningPrior
+from asnet_keras.model.released.layers import GaussianPriorInitializer, LearningPrior
 
 
 def numpy_prior(weights, height, width, eps=1e-7, clip=True):

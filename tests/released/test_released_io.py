@@ -313,7 +313,7 @@ def test_default_pipeline_never_stretches_grey(kinds):
 def released_model_path(tmp_path_factory):
     import keras
 
-    from asnet_keras.released import build_released_graph
+    from asnet_keras.model.released import build_released_graph
 
     keras.utils.set_random_seed(15)
     path = tmp_path_factory.mktemp("released") / "released.keras"

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from asnet_keras.released import graph as released
+from asnet_keras.model.released import graph as released
 from asnet_keras.model import blocks
 from asnet_keras.model import builder as model_module
 from tests.support.released_table import (

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from asnet_keras.released import (
+from asnet_keras.inference.released_processing import (
     bytescale,
     pillow_bilinear_resize,
     released_postprocess,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from asnet_keras.metrics import SalientObjectEvaluator
-from asnet_keras.reporting.plots import (
+from asnet_keras.evaluation.plots import (
     GRID_COLUMNS,
     plot_pr_curves,
     plot_pr_curves_by_dataset,

@@ -1,4 +1,4 @@
-"""docs/released_model.md transcribed for the tests, independently of `asnet_keras.released`.
+"""docs/released_model.md transcribed for the tests, independently of `asnet_keras.model.released`.
 
 `LAYERS` is the §1.1 table as widths; shapes and parameter counts are derived here from
 the widths, so the tests check the model against the document, not against itself.

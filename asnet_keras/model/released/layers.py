@@ -3,7 +3,7 @@
 Only one: `LearningPrior`, the 16 learned Gaussian prior maps of the authors' fixation
 branch (a port of the layer ASNet took over from SAM). It is a registered serialisable
 Keras object: a `.keras` file holding it loads once this module has been imported
-(`import asnet_keras.released` imports it).
+(`import asnet_keras.model.released` imports it).
 """
 
 import math

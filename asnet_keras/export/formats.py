@@ -1,16 +1,10 @@
 """Deployment formats of a trained ASNet: TensorFlow SavedModel, ONNX, OpenVINO IR, LiteRT.
 
-`python -m asnet_keras.export WEIGHTS --format FORMAT --out PATH` calls `export_artifact`
-for the four formats below (`keras` and `h5` are `asnet_keras.model.portable`'s).
-
-    format       written                     runtime that loads it
-    saved_model  folder (saved_model.pb …)   TensorFlow / TF Serving: signature "serving_default"
-    onnx         FILE.onnx                   ONNX Runtime (and any ONNX consumer)
-    openvino     FILE.xml + FILE.bin         OpenVINO
-    litert       FILE.tflite                 LiteRT / TFLite interpreter (signature "serving_default")
-
-Every artefact is a compiled graph of the model's forward pass, with the same contract
-as the Keras model:
+`export_artifact` writes one of the four compiled formats of
+`asnet_keras.export.contract` (their names, input, signature and check are defined
+there; `keras` and `h5` are `asnet_keras.export.portable`'s) and checks it
+(`asnet_keras.export.check.check_artifact`). Every artefact is a compiled graph of the
+model's forward pass, with the same contract as the Keras model:
 
 - one input named `image`: float32 (batch, S, S, 3), **raw RGB pixels 0–255** (VGG16's
   preprocessing is inside), S the input size the weights were trained at;
@@ -29,42 +23,28 @@ classes, so the custom layer costs the user nothing there, while the stock
 `ConvLSTM2D`'s time loop is a `While`/`TensorList` program that OpenVINO cannot convert
 at all and that computes the input convolution three times (docs/deployment.md §1).
 
-Checking: right after writing, `check_artifact` loads the artefact in its own runtime
-in a fresh Python process (`python -m asnet_keras.inference.runtimes`), runs it on a
-fixed batch of 2 random images (seed 0, uniform 0–255) and compares every output, by
-name, with the Keras model: the largest absolute difference must be ≤ 1e-4
-(`CHECK_TOLERANCE`); measured differences are about 1e-7 (docs/deployment.md §2).
-
 Packages: `tensorflow` for saved_model and litert (LiteRT is TensorFlow's converter;
 loading uses `ai-edge-litert` when installed, else `tf.lite`), `tf2onnx` + `onnx` (and
-`onnxruntime` to check) for onnx, `openvino` for openvino. `make setup` installs them.
+`onnxruntime` to check) for onnx, `openvino` for openvino. `make setup` installs them;
+they are imported when a format is written, so this module imports without them.
 Exporting needs the TensorFlow backend (`KERAS_BACKEND=tensorflow`, the default).
 """
 
+import importlib.util
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
-import numpy as np
+import keras
 
-# Every format `python -m asnet_keras.export --format` knows, and the path each writes.
-FORMATS = ("keras", "h5", "saved_model", "onnx", "openvino", "litert")
-ARTIFACT_FORMATS = ("saved_model", "onnx", "openvino", "litert")
-SUFFIXES = {"keras": ".keras", "h5": ".h5", "onnx": ".onnx", "openvino": ".xml",
-            "litert": ".tflite", "saved_model": ""}
-INPUT_NAME = "image"
-SIGNATURE = "serving_default"
-METADATA_KEY = "asnet_keras.options"
+from asnet_keras.export.check import check_artifact
+from asnet_keras.export.contract import (ARTIFACT_FORMATS, INPUT_NAME, METADATA_KEY, SIGNATURE,
+                                         format_for)
+from asnet_keras.export.trained import load_trained
+from asnet_keras.layers import copy_weights_by_name
+
 ONNX_OPSET = 17
-
-# Largest output difference accepted between the Keras model and the artefact, and the
-# fixed input the check uses.
-CHECK_TOLERANCE = 1e-4
-CHECK_BATCH = 2
-CHECK_SEED = 0
 
 # pip packages each format needs for writing (import name → package to install).
 _WRITE_PACKAGES = {
@@ -79,55 +59,8 @@ class FormatUnavailable(RuntimeError):
     """A package the format needs is not installed, or the Keras backend cannot write it."""
 
 
-def format_for(out, fmt=None):
-    """The export format for `out`: `fmt` if given (checked against the suffix), else
-    guessed from the suffix (.keras, .h5, .onnx, .xml, .tflite).
-
-    Raises:
-        ValueError: unknown format, a suffix that does not fit it, or no way to guess.
-    """
-    out = os.fspath(out)
-    if fmt is not None and fmt not in FORMATS:
-        raise ValueError(f"--format {fmt}: pass one of {', '.join(FORMATS)}.")
-    if out.endswith(".weights.h5"):
-        raise ValueError(
-            f"--out {out}: a .weights.h5 file holds no network, so it cannot be loaded "
-            "without this package; name a .keras file (recommended), a legacy .h5 file, or "
-            "an artefact (.onnx, .xml, .tflite, a SavedModel folder with --format saved_model)."
-        )
-    if fmt is None:
-        for name, suffix in SUFFIXES.items():
-            if suffix and out.endswith(suffix) and not out.endswith(".weights.h5"):
-                return name
-        raise ValueError(
-            f"--out {out}: cannot tell the format from the name. Use a .keras, .h5, .onnx, "
-            ".xml (OpenVINO) or .tflite (LiteRT) name, or pass --format (saved_model writes "
-            "a folder)."
-        )
-    suffix = SUFFIXES[fmt]
-    if fmt == "saved_model":
-        if os.path.isfile(out) or out.endswith(tuple(s for s in SUFFIXES.values() if s)):
-            raise ValueError(
-                f"--out {out}: a SavedModel is a folder; name a folder (e.g. asnet_savedmodel)."
-            )
-    elif not out.endswith(suffix) or out.endswith(".weights.h5"):
-        raise ValueError(f"--out {out}: the {fmt} format is written to a {suffix} file; "
-                         f"name one (e.g. asnet{suffix}).")
-    return fmt
-
-
-def check_images(input_size, batch=CHECK_BATCH, seed=CHECK_SEED):
-    """The fixed check input: (batch, S, S, 3) float32, uniform 0–255, from `seed`."""
-    shape = (batch, input_size, input_size, 3)
-    return np.random.default_rng(seed).uniform(0, 255, shape).astype("float32")
-
-
 def require(fmt):
     """Raise `FormatUnavailable` naming the pip packages `fmt` needs but lacks."""
-    import importlib.util
-
-    import keras
-
     if keras.backend.backend() != "tensorflow":
         raise FormatUnavailable(
             f"Writing {fmt} goes through a TensorFlow graph; run the export with "
@@ -145,7 +78,7 @@ def require(fmt):
 
 def serving_function(model):
     """`tf.function` image → {output name: map}, input (None, S, S, 3) float32 `image`."""
-    import tensorflow as tf
+    import tensorflow as tf  # optional: only the compiled formats need it (`require`)
 
     names = list(model.output_names)
     shape = tuple(model.inputs[0].shape[1:])
@@ -166,8 +99,6 @@ def write_saved_model(model, out):
     TF Serving and `tf.saved_model.load(out).signatures["serving_default"](image=x)`
     call it; it returns a dict output name → (batch, h, w, 1) float32.
     """
-    import keras
-
     function, spec = serving_function(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -182,7 +113,7 @@ def write_saved_model(model, out):
 
 def write_onnx(model, out, options):
     """ONNX file (opset 17): input `image` (batch free), outputs named and in model order."""
-    import onnx
+    import onnx  # optional converters, imported when this format is written (`require`)
     import tf2onnx
 
     function, spec = serving_function(model)
@@ -209,7 +140,7 @@ def write_onnx(model, out, options):
 
 def write_openvino(model, out, options):
     """OpenVINO IR (.xml + .bin, float32 weights): input `image`, outputs named, in order."""
-    import openvino as ov
+    import openvino as ov  # optional converter, imported when this format is written
 
     function, _ = serving_function(model)
     converted = ov.convert_model(function.get_concrete_function())
@@ -229,7 +160,7 @@ def write_openvino(model, out, options):
 
 def write_litert(model, out):
     """LiteRT (.tflite) flatbuffer, TFLite built-in ops only, signature `serving_default`."""
-    import tensorflow as tf
+    import tensorflow as tf  # optional: only the compiled formats need it (`require`)
 
     with tempfile.TemporaryDirectory(prefix="asnet_litert_") as folder:
         saved = os.path.join(folder, "saved_model")
@@ -268,67 +199,13 @@ def write_artifact(fmt, model, out, options):
         raise ValueError(f"{fmt}: not an artefact format ({', '.join(ARTIFACT_FORMATS)}).")
 
 
-def check_artifact(fmt, path, model, *, input_size, timeout=600):
-    """Run the artefact in its own runtime in a fresh process and compare with `model`.
-
-    The child is `python -m asnet_keras.inference.runtimes PATH --format FMT --inputs
-    IN.npy --out OUT.npz` on `check_images(input_size)`.
-
-    Returns:
-        dict output name → largest absolute difference from the Keras model.
-    Raises:
-        RuntimeError: the child failed, an output is missing, a shape differs, or a
-            difference exceeds `CHECK_TOLERANCE`.
-    """
-    images = check_images(input_size)
-    expected = model(images, training=False)
-    if not isinstance(expected, (list, tuple)):
-        expected = [expected]
-    expected = {n: np.asarray(v) for n, v in zip(model.output_names, expected)}
-    with tempfile.TemporaryDirectory(prefix="asnet_check_") as folder:
-        inputs, outputs = os.path.join(folder, "in.npy"), os.path.join(folder, "out.npz")
-        np.save(inputs, images)
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, env.get("PYTHONPATH")) if p)
-        command = [sys.executable, "-m", "asnet_keras.inference.runtimes", os.fspath(path),
-                   "--format", fmt, "--inputs", inputs, "--out", outputs]
-        result = subprocess.run(command, capture_output=True, text=True, env=env,
-                                timeout=timeout, check=False)
-        if result.returncode != 0 or not os.path.isfile(outputs):
-            raise RuntimeError(
-                f"{path}: loading it with its runtime in a fresh process failed "
-                f"(exit {result.returncode}):\n{result.stderr.strip()[-3000:]}"
-            )
-        with np.load(outputs) as saved:
-            got = {name: saved[name] for name in saved.files}
-    differences, problems = {}, []
-    for name, want in expected.items():
-        if name not in got:
-            problems.append(f"output {name!r} is missing (got {sorted(got)})")
-            continue
-        if got[name].shape != want.shape:
-            problems.append(f"output {name!r} has shape {got[name].shape}, Keras {want.shape}")
-            continue
-        differences[name] = float(np.max(np.abs(got[name].astype("float64") - want)))
-    worst = max(differences.values(), default=0.0)
-    if problems or worst > CHECK_TOLERANCE:
-        detail = "; ".join(problems) or f"largest difference {worst:.3g} > {CHECK_TOLERANCE}"
-        raise RuntimeError(
-            f"{path}: the {fmt} artefact does not reproduce the Keras model ({detail}); "
-            "it is not trustworthy. Please report this."
-        )
-    return differences
-
-
 def export_artifact(weights, out, fmt, *, input_size=None, fixation_head=None,
                     fixation_28=None, use_convlstm=None, config=None, check=True):
     """Write the trained ASNet at `weights` as `fmt` at `out`, then check it.
 
     Args:
         weights: a `.weights.h5`, `.keras` or `.h5` file or a training run folder
-            (as for `asnet_keras.model.portable.export`).
+            (`asnet_keras.export.trained.load_trained`).
         out: the artefact's path (`format_for`).
         fmt: one of `ARTIFACT_FORMATS`.
         input_size, fixation_head, fixation_28, use_convlstm, config: `ASNetOptions`
@@ -339,15 +216,13 @@ def export_artifact(weights, out, fmt, *, input_size=None, fixation_head=None,
         differences (output → largest absolute difference, or None unchecked) and
         max_abs_difference.
     Raises:
-        ValueError: a path or option is wrong. FormatUnavailable: a package is missing.
-        RuntimeError: the check failed.
+        FileNotFoundError: nothing at `weights`. ValueError: a path or option is wrong.
+        FormatUnavailable: a package is missing. RuntimeError: the check failed.
     """
-    from asnet_keras.layers import copy_weights_by_name
-    from asnet_keras.model.portable import load_trained
-
     fmt = format_for(out, fmt)
     if fmt not in ARTIFACT_FORMATS:
-        raise ValueError(f"{fmt}: use asnet_keras.model.portable.export for .keras/.h5.")
+        raise ValueError(f"{fmt}: use asnet_keras.export.portable.export_portable for "
+                         ".keras/.h5.")
     require(fmt)
     source, options = load_trained(
         weights, input_size=input_size, fixation_head=fixation_head,

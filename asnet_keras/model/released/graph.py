@@ -3,24 +3,25 @@
 docs/released_model.md is the specification: §1 the 37 weighted layers, §2 the graph and the
 seven outputs, §3 the learned prior, §4 the pre- and post-processing of `main.py`.
 `build_released_graph` assembles it from the blocks shared with the `paper`
-configuration (`asnet_keras.model.blocks`); `asnet_keras.released.processing` reproduces
-`main.py`'s image handling.
+configuration (`asnet_keras.model.blocks`); `asnet_keras.inference.released_processing`
+reproduces `main.py`'s image handling.
 
 Every layer that exists in the Keras 2 graph keeps its Keras 2 name (docs/released_model.md
 §1.1, §2.3), so the authors' weight file maps onto this model by name. The seven outputs
 get names of this project's scheme through weightless `Identity` layers.
 
 Example:
-    >>> from asnet_keras import released
-    >>> model = released.build_released_graph((224, 224, 3), None, recurrence="stock")
-    >>> maps = model.predict(released.released_preprocess(image)[None])
-    >>> saliency = released.released_postprocess(maps[-1][0, ..., 0], image.shape[:2])
+    >>> from asnet_keras.inference import released_processing as processing
+    >>> from asnet_keras.model.released import build_released_graph
+    >>> model = build_released_graph((224, 224, 3), None, recurrence="stock")
+    >>> maps = model.predict(processing.released_preprocess(image)[None])
+    >>> saliency = processing.released_postprocess(maps[-1][0, ..., 0], image.shape[:2])
 """
 
 import keras
 
 from asnet_keras.model import blocks
-from asnet_keras.released.layers import LearningPrior
+from asnet_keras.model.released.layers import LearningPrior
 
 # §4 step 3: main.py subtracts the caffe means in RGB order, then flips to BGR, so the
 # network sees B − 123.68, G − 116.779, R − 103.939 (B and R means swapped w.r.t. caffe).

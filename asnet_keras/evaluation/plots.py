@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from asnet_keras.metrics.salient_object import f_measure
+
 GRID_COLUMNS = ("Image", "Fixation map", "Saliency map", "Ground truth")
 _GRID_KEYS = ("image", "fixation", "saliency", "gt")
 
@@ -45,8 +47,6 @@ def _curve_and_label(label, entry):
         recall, precision, max_f = entry
         return np.asarray(recall, float), np.asarray(precision, float), f"{label} (maxF={max_f:.3f})"
     if len(entry) == 2:
-        from asnet_keras.metrics.salient_object import f_measure
-
         recall, precision = (np.asarray(v, dtype=np.float64) for v in entry)
         best = float(f_measure(precision, recall).max())
         return recall, precision, f"{label} (maxF_PR={best:.3f})"

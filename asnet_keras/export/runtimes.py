@@ -1,13 +1,14 @@
 """Run an exported ASNet artefact in its own runtime, with the Keras model's interface.
 
-`open_artifact(path)` loads what `python -m asnet_keras.export --format …` wrote:
+`open_artifact(path)` loads what `python -m asnet_keras.commands.export --format …` wrote
+(the contract it keeps: `asnet_keras.export.contract`):
 
     FILE.onnx               ONNX Runtime (CPU)
     FILE.xml (+ FILE.bin)   OpenVINO (CPU), float32 unless precision="bf16"
     FOLDER (saved_model.pb) TensorFlow's SavedModel loader, signature "serving_default"
     FILE.tflite             LiteRT interpreter (`ai-edge-litert`, else `tf.lite`)
 
-and returns an object that the inference pipeline (`asnet_keras.inference.batches`,
+and returns an object that the inference pipeline (`asnet_keras.inference.maps`,
 `asnet_keras.inference.prediction`) uses like a Keras model: `inputs[0].shape`
 (batch, S, S, 3), `output_names` (the Keras model's names, in its order) and
 `predict_on_batch(images)` → list of float32 arrays (batch, h, w, 1). Input: raw RGB
@@ -20,9 +21,10 @@ input is not (batch, S, S, 3) or it has no `saliency_conv1` output) raises
 
 This module imports no Keras or TensorFlow unless the artefact needs it (SavedModel,
 and LiteRT without `ai-edge-litert`), so the ONNX and OpenVINO paths start in about a
-second. It is also the fresh-process checker of `asnet_keras.model.formats`:
+second. It is also the child of the export's fresh-process check
+(`asnet_keras.export.check.check_artifact`):
 
-    python -m asnet_keras.inference.runtimes asnet.onnx --inputs images.npy --out maps.npz
+    python -m asnet_keras.export.runtimes asnet.onnx --inputs images.npy --out maps.npz
 
 runs the artefact on an (n, S, S, 3) float32 array and saves each output under its name.
 """
@@ -33,16 +35,16 @@ import sys
 
 import numpy as np
 
+from asnet_keras.export.contract import (ARTIFACT_FORMATS, EXPORT_COMMAND, INPUT_NAME,
+                                         METADATA_KEY, SIGNATURE, artifact_format)
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, OUTPUT_NAMES
 
-INPUT_NAME = "image"
-SIGNATURE = "serving_default"
 PRECISIONS = ("f32", "bf16")
-RUNTIME_FORMATS = ("onnx", "openvino", "saved_model", "litert")
 # Output order of the Keras models (paper: P, Q5 … Q1, then ASNet-28×28's map;
 # released: P, the conv5 side output, Q5 … Q1), for formats whose outputs are a dict.
 _KERAS_ORDER = (OUTPUT_NAMES[0], "saliency_side_conv5", *OUTPUT_NAMES[1:], FIXATION_28_OUTPUT)
-_EXPORT_HINT = "write one with: python -m asnet_keras.export WEIGHTS --format {fmt} --out {path}"
+_EXPORT_HINT = ("write one with: " + EXPORT_COMMAND
+                + " --weights WEIGHTS --format {fmt} --out {path}")
 
 
 class ArtifactError(ValueError):
@@ -158,7 +160,7 @@ class OnnxModel(ArtifactModel):
 
     def __init__(self, path, threads=None, allow_spinning=True, require_asnet=True):
         try:
-            import onnxruntime
+            import onnxruntime  # optional runtime, imported on use: this module stays light
         except ImportError:
             raise _missing("onnx", "onnxruntime") from None
         options = onnxruntime.SessionOptions()
@@ -206,7 +208,7 @@ class OpenVINOModel(ArtifactModel):
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}: pass one of {PRECISIONS}.")
         try:
-            import openvino
+            import openvino  # optional runtime, imported on use: this module stays light
         except ImportError:
             raise _missing("openvino", "openvino") from None
         path = os.fspath(path)
@@ -243,9 +245,8 @@ class OpenVINOModel(ArtifactModel):
         self._outputs = list(self.compiled.outputs)
         super().__init__(path, size, names)
         self.metadata = {}
-        if network.has_rt_info(["asnet_keras.options"]):
-            self.metadata["asnet_keras.options"] = network.get_rt_info(
-                ["asnet_keras.options"]).astype(str)
+        if network.has_rt_info([METADATA_KEY]):
+            self.metadata[METADATA_KEY] = network.get_rt_info([METADATA_KEY]).astype(str)
 
     def _run(self, images):
         results = self._request.infer({0: images})
@@ -259,7 +260,7 @@ class SavedModelModel(ArtifactModel):
     format = "saved_model"
 
     def __init__(self, path):
-        import tensorflow as tf
+        import tensorflow as tf  # heavy, imported on use: this module stays light
 
         path = os.fspath(path)
         try:
@@ -281,7 +282,7 @@ class SavedModelModel(ArtifactModel):
         super().__init__(path, size, _keras_order(names))
 
     def _run(self, images):
-        import tensorflow as tf
+        import tensorflow as tf  # heavy, imported on use: this module stays light
 
         return {k: v.numpy() for k, v in self.signature(**{INPUT_NAME: tf.constant(images)}).items()}
 
@@ -292,7 +293,7 @@ class LiteRTModel(ArtifactModel):
     format = "litert"
 
     def __init__(self, path, threads=None):
-        try:
+        try:  # optional runtimes, imported on use: this module stays light
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
             try:
@@ -317,15 +318,6 @@ class LiteRTModel(ArtifactModel):
 
     def _run(self, images):
         return {k: np.array(v) for k, v in self.runner(**{INPUT_NAME: images}).items()}
-
-
-def artifact_format(path):
-    """The artefact format of `path` by its name, or None for anything else (a Keras file)."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        return "saved_model" if os.path.isfile(os.path.join(path, "saved_model.pb")) else None
-    return {".onnx": "onnx", ".xml": "openvino", ".tflite": "litert"}.get(
-        os.path.splitext(path)[1].lower())
 
 
 def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
@@ -355,26 +347,26 @@ def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
         return LiteRTModel(path, threads=threads)
     raise ArtifactError(
         f"{path}: not an exported artefact: pass a .onnx, .xml (OpenVINO, with its .bin), "
-        ".tflite file or a SavedModel folder (python -m asnet_keras.export writes them)."
+        f".tflite file or a SavedModel folder ({EXPORT_COMMAND} writes them)."
     )
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.inference.runtimes",
+        prog="python -m asnet_keras.export.runtimes",
         description=(
-            "Run an ASNet artefact written by `python -m asnet_keras.export --format "
+            f"Run an ASNet artefact written by `{EXPORT_COMMAND} --format "
             "saved_model|onnx|openvino|litert` in its own runtime (no Keras model "
             "involved) on a .npy array of images, and save every output under its name in "
             "a .npz file. The export command uses this, in a fresh process, to check each "
             "artefact against the Keras model."
         ),
-        epilog="Example: python -m asnet_keras.inference.runtimes asnet.onnx --inputs "
+        epilog="Example: python -m asnet_keras.export.runtimes asnet.onnx --inputs "
                "images.npy --out maps.npz   (images.npy: float32 (n, S, S, 3), RGB 0-255)",
     )
     parser.add_argument("artifact", metavar="ARTEFACT",
                         help=".onnx, .xml (OpenVINO), .tflite file or SavedModel folder")
-    parser.add_argument("--format", choices=RUNTIME_FORMATS, default=None,
+    parser.add_argument("--format", choices=ARTIFACT_FORMATS, default=None,
                         help="the artefact's format (default: from its name)")
     parser.add_argument("--inputs", required=True, metavar="NPY",
                         help="float32 array (n, S, S, 3) of raw RGB images, values 0-255")

@@ -9,7 +9,7 @@ The file is read with h5py alone (no Keras 2 needed), in either layout Keras 2 w
 (docs/released_model.md §5): `save_weights` (layer groups at the root, root attribute
 `layer_names`) or `save` / `ModelCheckpoint` (the same groups under `model_weights`;
 the optimizer state is ignored). Every array is mapped onto the `released` model
-(`asnet_keras.released`, docs/released_model.md §1) by layer name:
+(`asnet_keras.model.released.graph`, docs/released_model.md §1) by layer name:
 
 - the 32 layers the released code names (VGG16's `block*_conv*`, `conv5_lstm1`,
   `att_conv5`, …) must be in the file under the same name;
@@ -24,7 +24,7 @@ weighted layers with the model's by position, as Keras 2's own `load_weights` (a
 authors' `main.py`) did (docs/released_model.md §5.3); use it only if the names differ.
 
 Outputs: the model as `.keras` (loads with `keras.models.load_model` after
-`import asnet_keras.released`) and its weights as `.weights.h5` (for a model built by
+`import asnet_keras.model.released`) and its weights as `.weights.h5` (for a model built by
 `build_asnet(config="released", recurrence=...)` with the same recurrence).
 """
 
@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import h5py
 import numpy as np
+
+from asnet_keras.model.released.graph import AUTO_NAMED, KERAS2_LOAD_ORDER, build_released_graph
 
 # Expected weight-name suffixes per layer kind, in Keras 2's storage order (§1.2, §5.1);
 # a check only (the arrays are taken in the order of the file's `weight_names`).
@@ -153,8 +155,6 @@ def read_keras2_file(path):
 
 def released_targets(model):
     """The model's 37 weighted layers (§1.1) as `Target`s, in Keras 2's file order (§5.3)."""
-    from asnet_keras.released.graph import KERAS2_LOAD_ORDER
-
     targets = []
     for name in KERAS2_LOAD_ORDER:
         layer = model.get_layer(name)
@@ -187,8 +187,6 @@ def plan_mapping(file_layers, targets, *, by_order=False):
     Raises:
         ConversionError: missing, extra, ambiguous or mis-shaped layers (all listed).
     """
-    from asnet_keras.released.graph import AUTO_NAMED
-
     notes, missing, extra, ambiguous = [], [], [], []
     if by_order:
         if len(file_layers) != len(targets):
@@ -355,8 +353,6 @@ def convert_released(
     )
 
     if model is None:
-        from asnet_keras.released.graph import build_released_graph
-
         model = build_released_graph(
             input_shape, None, recurrence=recurrence, recurrent_initializer="zeros"
         )

@@ -1,0 +1,148 @@
+"""Command line: write trained ASNet weights as a plain Keras model or a deployment artefact.
+
+    python -m asnet_keras.commands.export --weights runs/exp1 --out asnet.keras               # plain Keras
+    python -m asnet_keras.commands.export --weights runs/exp1 --format onnx --out asnet.onnx  # ONNX Runtime
+    python -m asnet_keras.commands.export --weights runs/exp1 --format openvino --out asnet.xml
+    python -m asnet_keras.commands.export --weights runs/exp1 --format litert --out asnet.tflite
+    python -m asnet_keras.commands.export --weights runs/exp1 --format saved_model --out asnet_savedmodel
+
+A thin front to `asnet_keras.export` (`asnet_keras.export.api.export` does the work; see
+the package docstring). Exit status: 0 written and checked, 1 the export or its check
+failed (or a package it needs is missing), 2 a usage error (a wrong flag, a path that
+does not exist, options that do not fit the weights).
+"""
+
+import argparse
+import sys
+
+from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.export.contract import (CHECK_TOLERANCE, EXPORT_COMMAND, FORMATS,
+                                         PORTABLE_FORMATS, format_for)
+from asnet_keras.inference.loading import resolve_model_path
+
+# How to run each artefact, printed after writing it.
+_USAGE = {
+    "saved_model": "tf.saved_model.load({out!r}).signatures['serving_default'](image=x)",
+    "onnx": "onnxruntime.InferenceSession({out!r}).run(None, {{'image': x}}), or "
+            "python -m asnet_keras.predict IMAGES --weights {out} --out maps",
+    "openvino": "openvino.Core().compile_model({out!r}, 'CPU')(x), or "
+                "python -m asnet_keras.predict IMAGES --weights {out} --out maps",
+    "litert": "ai_edge_litert.interpreter.Interpreter({out!r})"
+              ".get_signature_runner()(image=x)",
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=EXPORT_COMMAND,
+        description=(
+            "Turn trained ASNet weights into a file you can deploy. By default (--format "
+            "keras or h5) a self-contained Keras model file that any Keras 3 code can load "
+            "with keras.models.load_model(FILE, compile=False), without installing or "
+            "importing asnet_keras: the network rebuilt from built-in layers only "
+            "(ConvLSTMs as keras.layers.ConvLSTM2D). The other formats are compiled graphs "
+            "for other runtimes: saved_model (TensorFlow / TF Serving, signature "
+            "serving_default), onnx (ONNX Runtime), openvino (.xml + .bin, OpenVINO), "
+            "litert (.tflite, LiteRT / TFLite). Every artefact takes raw RGB pixels 0-255 "
+            "as input 'image' (batch, S, S, 3), any batch size, and has the model's named "
+            "outputs (fixation, saliency_conv5 ... saliency_conv1). Each is checked after "
+            f"writing: loaded again (an artefact by its own runtime, in a fresh process), "
+            f"every output must be within {CHECK_TOLERANCE:g} of the Keras model on a "
+            "fixed input."
+        ),
+        epilog=(
+            "Network options not given as flags come from a config.json beside WEIGHTS "
+            "(written by training), else from the layer structure of WEIGHTS (input size: "
+            "the saved model's, or 224 for a .weights.h5). Examples: "
+            f"{EXPORT_COMMAND} --weights runs/exp1 --out asnet.keras; "
+            f"{EXPORT_COMMAND} --weights runs/exp1/best.weights.h5 --format onnx --out "
+            "asnet.onnx. Exit status: 0 written and checked, 1 the export or its check "
+            "failed, 2 usage error. Which format for what: docs/deployment.md."
+        ),
+    )
+    parser.add_argument(
+        "--weights", required=True, metavar="WEIGHTS",
+        help="trained weights: a training run folder (its best.keras, else its "
+        "best.weights.h5, with its config.json), a .weights.h5 file, or a whole model "
+        "saved as .keras or .h5",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="PATH",
+        help="where to write it: FILE.keras (default format) or FILE.h5 (legacy HDF5); "
+        "FILE.onnx, FILE.xml (OpenVINO, FILE.bin beside it), FILE.tflite, or a new FOLDER "
+        "for saved_model",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None,
+        help="keras | h5 | saved_model | onnx | openvino | litert (default: from the --out "
+        "suffix)",
+    )
+    parser.add_argument(
+        "--input-size", type=int, default=None, metavar="PX",
+        help="image side the network was trained at, a multiple of 16 (default: as "
+        "WEIGHTS says, else 224, the paper's)",
+    )
+    parser.add_argument(
+        "--variant", choices=("paper", "released"), default=None,
+        help="network configuration: 'paper' (default) or 'released' (the authors' network)",
+    )
+    parser.add_argument(
+        "--fixation-28", action="store_true", default=None,
+        help="the weights include the ASNet-28x28 output fixation_conv4",
+    )
+    parser.add_argument(
+        "--no-fixation", dest="fixation_head", action="store_false", default=None,
+        help="the 'w/o fixation' ablation: no fixation head",
+    )
+    parser.add_argument(
+        "--no-convlstm", dest="use_convlstm", action="store_false", default=None,
+        help="the 'w/o convLSTM' ablation: plain convolutions instead of ConvLSTMs",
+    )
+    parser.add_argument(
+        "--no-check", dest="check", action="store_false",
+        help="skip loading the written file (in its runtime) and comparing its outputs",
+    )
+    return parser
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    try:
+        fmt = format_for(args.out, args.format)
+        resolve_model_path(args.weights)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # Imported after the usage checks: it loads Keras and TensorFlow (seconds).
+    from asnet_keras.export.api import export
+    from asnet_keras.export.formats import FormatUnavailable
+
+    try:
+        report = export(args.weights, args.out, fmt, input_size=args.input_size,
+                        fixation_head=args.fixation_head, fixation_28=args.fixation_28,
+                        use_convlstm=args.use_convlstm, config=args.variant, check=args.check)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (FormatUnavailable, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {report['out']} ({fmt}): {report['layers_copied']} layers copied, options "
+          f"{report['options']}, outputs {report['outputs']}")
+    if report["differences"] is not None:
+        where = ("reloaded" if fmt in PORTABLE_FORMATS
+                 else "checked in a fresh process with its runtime")
+        print(f"{where} against Keras (batch of 2, tolerance {CHECK_TOLERANCE:g}): largest "
+              f"output difference {report['max_abs_difference']:.3g}; per output "
+              + ", ".join(f"{k} {v:.2g}" for k, v in report["differences"].items()))
+    if fmt in PORTABLE_FORMATS:
+        print(f"load it with: keras.models.load_model({report['out']!r}, compile=False)")
+    else:
+        print(f"run it with: {_USAGE[fmt].format(out=report['out'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

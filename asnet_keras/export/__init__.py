@@ -1,0 +1,21 @@
+"""Exporting a trained ASNet, and running what was exported (docs/deployment.md).
+
+- `contract`: the formats and their file names, the input `image`, the signature
+  `serving_default`, the check's input and tolerance — every export keeps these.
+- `trained`: `load_trained`, the float32 model and `ASNetOptions` an export starts from.
+- `portable`: `export_portable`, the plain-Keras `.keras`/`.h5` (built-in layers only).
+- `formats`: `export_artifact`, SavedModel, ONNX, OpenVINO and LiteRT.
+- `check`: comparing what was written with the trained model (fresh process for artefacts).
+- `runtimes`: `open_artifact`, an artefact in its own runtime behind the Keras model's
+  interface (prediction and the service use it); also the check's child process.
+- `api`: `export`, one call for every format (the `export` command is its front:
+  `python -m asnet_keras.commands.export`).
+
+This file imports nothing, so importing one module of the package costs only that
+module: `contract` and `runtimes` import no Keras (an ONNX or OpenVINO artefact runs
+without TensorFlow).
+
+Example:
+    >>> from asnet_keras.export.api import export
+    >>> export("runs/asnet", "asnet.onnx")["max_abs_difference"]     # checked: ≤ 1e-4
+"""

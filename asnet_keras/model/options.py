@@ -18,6 +18,7 @@ import dataclasses
 
 CONFIGS = ("paper", "released")
 RECURRENCES = ("static", "stock")
+PAPER_INPUT_SIZE = 224  # paper §3.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ASNetOptions:
     """
 
     config: str = "paper"
-    input_size: int = 224
+    input_size: int = PAPER_INPUT_SIZE
     fixation_head: bool = True
     use_convlstm: bool = True
     fixation_28: bool = False

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.model.options import RECURRENCES
 from asnet_keras.model.released.converter import ConversionError, convert_released
 
 
@@ -39,7 +40,7 @@ def build_parser():
     )
     parser.add_argument(
         "--recurrence",
-        choices=("stock", "static"),
+        choices=RECURRENCES,
         default="stock",
         help="ConvLSTM implementation of the written model: 'stock' (keras ConvLSTM2D, "
         "default) or 'static' (faster, same results); the weights are the same",

@@ -34,9 +34,9 @@ from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY
 from asnet_keras.formatting import format_number, markdown_table
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
+from asnet_keras.names import SYNTHETIC_DATASETS as DATASETS
+from asnet_keras.names import SYNTHETIC_TEST_DATASET as TEST_DATASET
 
-DATASETS = ("synthetic-fix", "synthetic-sod", "synthetic-both")
-TEST_DATASET = "synthetic-both"
 IMAGENET_FILE = os.path.join(
     os.path.expanduser("~"), ".keras", "models", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 )

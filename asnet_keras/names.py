@@ -1,7 +1,10 @@
-"""Names used across the package: ASNet's outputs and the paper's datasets.
+"""Names used across the package: ASNet's outputs, the paper's datasets, and the files of
+the prepared layout.
 
 Pure constants, no imports: every module that needs one of these names imports it from
-here, so a name is written once.
+here, so a name is written once. `data_prep` imports it too (it is the light bottom
+layer of the package), so the writer and the reader of the prepared layout share one
+definition.
 """
 
 # Output names of the `paper` configuration, in output order: P, then Q5 … Q1 (named
@@ -21,3 +24,21 @@ OUTPUT_NAMES = (
 # The paper's training sets (§3.3) and its test sets (§4: Tables 2–4).
 PAPER_TRAINING_DATASETS = ("salicon", "thus10k", "dut-omron")
 PAPER_TEST_DATASETS = ("pascal-s", "mit1003", "ecssd", "hku-is")
+
+# The synthetic stand-ins of the three training sources (`python -m data_prep synthetic`,
+# data_prep/synthetic.py): fixations only, masks only, both. Only the last has a test split.
+SYNTHETIC_DATASETS = ("synthetic-fix", "synthetic-sod", "synthetic-both")
+SYNTHETIC_TEST_DATASET = SYNTHETIC_DATASETS[2]
+
+# The prepared layout (docs/datasets.md §10): `data_prep` writes it, `asnet_keras.data.layout`
+# reads it. <root>/<dataset>/META_FILE; <root>/<dataset>/<split>/ holds LIST_FILE,
+# <folder>/<id><suffix> for each folder of SUFFIXES that the dataset has, and FIXATIONS_FILE.
+META_FILE = "meta.json"
+LIST_FILE = "list.txt"  # the ids of the split, one a line, sorted
+HOLDOUT_LIST = "list_holdout.txt"  # SALICON val: the fixed validation ids (docs/datasets.md §1)
+FIXATIONS_FILE = "fixations.npz"
+IMAGE_FOLDER = "images"  # RGB JPEG
+MASK_FOLDER = "masks"  # salient-object mask, PNG {0, 255}
+FIXPTS_FOLDER = "fixpts"  # fixation points, PNG 255 where fixated
+FIXMAP_FOLDER = "fixmaps"  # fixation density, PNG scaled to a maximum of 255
+SUFFIXES = {IMAGE_FOLDER: ".jpg", MASK_FOLDER: ".png", FIXPTS_FOLDER: ".png", FIXMAP_FOLDER: ".png"}

@@ -15,6 +15,7 @@ from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.atomic_files import OutputWriteError
 from asnet_keras.data.verification import MODES as VERIFY_MODES
 from asnet_keras.devices import report_devices
+from asnet_keras.model.options import RECURRENCES
 from asnet_keras.model.variants import VARIANTS
 from asnet_keras.training.config import (
     MIXED_PRECISION,
@@ -43,8 +44,7 @@ _HELP = {
     "variant": "Table 5 variant: full, wo_fixation, wo_convlstm, wo_precision, wo_recall, "
     "wo_fmeasure, wo_mae, wo_extra",
     "fixation_28": "add the ASNet-28x28 fixation output (paper §4.1)",
-    "recurrence": "ConvLSTM implementation: static (fast, exact) or stock (Keras ConvLSTM2D); "
-    "default: build_asnet's default (static)",
+    "recurrence": "ConvLSTM implementation: static (fast, exact) or stock (Keras ConvLSTM2D)",
     "mixed_precision": "none, bfloat16 (fast on CPUs with AVX-512-BF16 and on GPUs) or "
     "float16 (GPUs; loss scaling on)",
     "strategy": "none (one device), mirrored (all GPUs of this host, or --cpu-devices), "
@@ -97,7 +97,7 @@ def build_parser():
         choices = {
             "mixed_precision": MIXED_PRECISION,
             "strategy": STRATEGIES,
-            "recurrence": ("static", "stock"),
+            "recurrence": RECURRENCES,
             "verify_data": VERIFY_MODES,
             "on_bad_sample": ON_BAD_SAMPLE,
         }
@@ -108,9 +108,14 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    """Command-line arguments → TrainConfig."""
-    args = build_parser().parse_args(argv)
-    return TrainConfig(**vars(args))
+    """Command-line arguments → TrainConfig; a value TrainConfig refuses is a usage error
+    (exit 2, naming the flag)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return TrainConfig(**vars(args))
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main(argv=None):

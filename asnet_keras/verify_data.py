@@ -15,6 +15,7 @@ from asnet_keras.data.verification import (
     format_problems,
     verify,
 )
+from asnet_keras.names import PAPER_TRAINING_DATASETS
 
 
 
@@ -33,7 +34,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--data", default="data/prepared", help="prepared data root")
-    parser.add_argument("--datasets", default="salicon,thus10k,dut-omron",
+    parser.add_argument("--datasets", default=",".join(PAPER_TRAINING_DATASETS),
                         help="comma-separated dataset names (training's --datasets)")
     parser.add_argument("--mode", choices=("quick", "full"), default=DEFAULT_MODE,
                         help="quick: headers and completeness only; full: also decode every "

@@ -9,8 +9,10 @@ HKU-IS and DUTS. Everything downstream reads only the prepared tree::
                             fixpts/<id>.png, fixmaps/<id>.png, fixations.npz
 
 Entry point: ``python -m data_prep --help``. The package uses numpy, scipy, h5py,
-OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c; it never imports keras,
-tensorflow or ``asnet_keras``.
+OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c; it never imports keras or
+tensorflow. Of ``asnet_keras`` it imports only the light bottom layer: the file and
+folder names of the layout come from ``asnet_keras.names``, which the reader
+(``asnet_keras.data.layout``) uses too.
 """
 
 __version__ = "1.0.0"

@@ -22,14 +22,15 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from asnet_keras.names import (FIXATIONS_FILE, FIXMAP_FOLDER, FIXPTS_FOLDER, IMAGE_FOLDER,
+                               LIST_FILE, MASK_FOLDER, META_FILE, SUFFIXES)
+
 from . import LAYOUT_VERSION, __version__
 from .fixations import (FC8, FixationTable, density_fc8, density_sigma, official_map,
                         point_map, points_from_map, to_points)
 from .io import (BadInput, atomic_write_bytes, decode_gray, encode_jpeg, encode_png,
                  image_bytes, mask_bytes, remove_stale_tmp)
 from .report import DENSITY_LABEL, Report
-
-LABEL_DIRS = {"images": ".jpg", "masks": ".png", "fixpts": ".png", "fixmaps": ".png"}
 
 #: Density conventions recorded in meta.json (docs/datasets.md §0 (b)).
 DENSITY = {
@@ -153,10 +154,10 @@ def _build(s: Sample, labels: set, density: str, namer: Callable[[Path], str]) -
     current = _display(s.image, s.id)
     try:
         if isinstance(s.image, np.ndarray):  # synthetic
-            built = Built({"images": encode_jpeg(s.image)}, None, s.image.shape[:2], [])
+            built = Built({IMAGE_FOLDER: encode_jpeg(s.image)}, None, s.image.shape[:2], [])
         else:
             data, hw, notes = image_bytes(Path(s.image).read_bytes())
-            built = Built({"images": data}, None, hw, [(n, current) for n in sorted(notes)])
+            built = Built({IMAGE_FOLDER: data}, None, hw, [(n, current) for n in sorted(notes)])
         hw = tuple(int(v) for v in built.hw)
         built.hw = hw
         if "mask" in labels:
@@ -164,9 +165,9 @@ def _build(s: Sample, labels: set, density: str, namer: Callable[[Path], str]) -
             if isinstance(s.mask, np.ndarray):  # synthetic: already 0/255
                 _sizecheck(s.mask.shape, hw, "mask")
                 mask = np.where(s.mask >= 128, 255, 0).astype(np.uint8)
-                built.outputs["masks"] = encode_png(mask)
+                built.outputs[MASK_FOLDER] = encode_png(mask)
             else:
-                built.outputs["masks"], notes = mask_bytes(Path(s.mask).read_bytes(), hw)
+                built.outputs[MASK_FOLDER], notes = mask_bytes(Path(s.mask).read_bytes(), hw)
                 built.repairs += [(n, current) for n in sorted(notes)]
         if "fix" in labels:
             current = _display(s.fixpts, "") or getattr(s.points, "source", None) or _display(
@@ -174,10 +175,10 @@ def _build(s: Sample, labels: set, density: str, namer: Callable[[Path], str]) -
             binary = _fixations(s, hw, built, current)
             if len(built.points.x) == 0:
                 built.repairs.append(("no_fixations", current))
-            built.outputs["fixpts"] = encode_png(binary)
+            built.outputs[FIXPTS_FOLDER] = encode_png(binary)
             if density == "official":
                 current = _display(s.fixmap, s.id)
-            built.outputs["fixmaps"] = encode_png(_density(s, binary, density))
+            built.outputs[FIXMAP_FOLDER] = encode_png(_density(s, binary, density))
     except BadInput as e:
         e.file = current
         raise
@@ -246,7 +247,7 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     """
     workers = default_workers() if workers is None else workers
     base = Path(root) / dataset / split
-    for sub in LABEL_DIRS:
+    for sub in SUFFIXES:
         remove_stale_tmp(base / sub)
     remove_stale_tmp(base)
     table = FixationTable()
@@ -278,31 +279,30 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
             report.order_check[1] += result.order[1]
             n_points += len(points.x)
         for sub, data in result.outputs.items():
-            rel = f"{sub}/{s.id}{LABEL_DIRS[sub]}"
+            rel = f"{sub}/{s.id}{SUFFIXES[sub]}"
             report.io["written" if atomic_write_bytes(base / rel, data) else "verified"] += 1
             digests[rel] = hashlib.md5(data).hexdigest()
         done[s.id] = name
     ids = sorted(done)
     _remove_stale(base, set(digests))
-    files = {"list.txt": ("".join(i + "\n" for i in ids)).encode()}
+    files = {LIST_FILE: ("".join(i + "\n" for i in ids)).encode()}
     for fname, lst in (extra_lists or {}).items():
         files[fname] = ("".join(i + "\n" for i in sorted(set(lst) & set(ids))).encode())
     if "fix" in labels:
-        files["fixations.npz"] = table.to_bytes(ids)
-    elif (base / "fixations.npz").exists():
-        (base / "fixations.npz").unlink()
+        files[FIXATIONS_FILE] = table.to_bytes(ids)
+    elif (base / FIXATIONS_FILE).exists():
+        (base / FIXATIONS_FILE).unlink()
     for fname, data in files.items():
         atomic_write_bytes(base / fname, data)
         digests[fname] = hashlib.md5(data).hexdigest()
     def count(sub):
         return sum(1 for k in digests if k.startswith(sub + "/"))
 
-    md5 = {k: digests[k] for k in ("list.txt", "fixations.npz") if k in digests}
+    md5 = {k: digests[k] for k in (LIST_FILE, FIXATIONS_FILE) if k in digests}
     # one checksum over every file of the split: md5 of the sorted "path md5" lines
     md5["all_files"] = hashlib.md5("".join(f"{k} {v}\n" for k, v in sorted(digests.items()))
                                    .encode()).hexdigest()
-    entry = {"images": count("images"), "masks": count("masks"), "fixpts": count("fixpts"),
-             "fixmaps": count("fixmaps"), "fixations": n_points,
+    entry = {**{sub: count(sub) for sub in SUFFIXES}, "fixations": n_points,
              "rejected": sum(1 for r in report.rejects if r["split"] == split),
              "labels": sorted(labels), "lists": sorted(files), "md5": md5}
     report.splits[split] = entry
@@ -312,7 +312,7 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
 
 def _remove_stale(base: Path, keep: set) -> None:
     """Delete prepared files of this split that the current run did not produce."""
-    for sub in LABEL_DIRS:
+    for sub in SUFFIXES:
         d = base / sub
         if not d.is_dir():
             continue
@@ -337,5 +337,5 @@ def write_meta(root: Path, dataset: str, report: Report, source: dict, density: 
         **report.meta(),
     }
     data = (json.dumps(meta, indent=1, ensure_ascii=False) + "\n").encode()
-    atomic_write_bytes(Path(root) / dataset / "meta.json", data)
+    atomic_write_bytes(Path(root) / dataset / META_FILE, data)
     return meta

@@ -27,14 +27,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from asnet_keras.names import SYNTHETIC_DATASETS
+
 from .prepared import RawPoints, Sample, write_meta, write_split
 from .report import Report
 
-SOURCES = {  # name: (index, labels, splits)
-    "synthetic-fix": (0, {"fix"}, ("train", "val")),
-    "synthetic-sod": (1, {"mask"}, ("train", "val")),
-    "synthetic-both": (2, {"mask", "fix"}, ("train", "val", "test")),
-}
+# name: (index, labels, splits), in the order of SYNTHETIC_DATASETS (fix, sod, both)
+SOURCES = dict(zip(SYNTHETIC_DATASETS, (
+    (0, {"fix"}, ("train", "val")),
+    (1, {"mask"}, ("train", "val")),
+    (2, {"mask", "fix"}, ("train", "val", "test")),
+)))
 SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 VIEWERS, FIX_PER_VIEWER = 6, 5
 P_OBJECT, P_CENTRE = 0.7, 0.2  # the rest (0.1) is uniform noise

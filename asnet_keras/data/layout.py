@@ -6,7 +6,8 @@ Pure Python + numpy: no TensorFlow import.
 
 Layout: <root>/<dataset>/<split>/{list.txt, images/<id>.jpg, masks/<id>.png,
 fixpts/<id>.png, fixmaps/<id>.png, fixations.npz}; a label file exists only where the
-dataset has that label for that image.
+dataset has that label for that image. The file and folder names are those of
+`asnet_keras.names`, which `data_prep` writes with.
 """
 
 import json
@@ -15,14 +16,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LABELS = ("masks", "fixpts", "fixmaps")
-LABEL_SUFFIX = {"images": ".jpg", "masks": ".png", "fixpts": ".png", "fixmaps": ".png"}
-
-# Where each dataset comes from, for messages that tell the user what to run.
-KNOWN_DATASETS = (
-    "salicon", "thus10k", "dut-omron", "pascal-s", "mit1003", "ecssd", "hku-is", "duts",
+from asnet_keras.names import (
+    FIXATIONS_FILE,
+    FIXMAP_FOLDER,
+    FIXPTS_FOLDER,
+    HOLDOUT_LIST,
+    IMAGE_FOLDER,
+    LIST_FILE,
+    MASK_FOLDER,
+    META_FILE,
+    SUFFIXES,
+    SYNTHETIC_DATASETS,
 )
-SYNTHETIC_DATASETS = ("synthetic-fix", "synthetic-sod", "synthetic-both")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ def split_dir(root, dataset, split):
 
 def prepare_command(dataset, root):
     """The command that prepares `dataset` under `root`, for error messages."""
-    if dataset.startswith("synthetic"):
+    if dataset in SYNTHETIC_DATASETS:
         return f"python -m data_prep synthetic --dst {root}"
     return f"python -m data_prep {dataset} --src RAW_DIR --dst {root}"
 
@@ -63,7 +68,7 @@ def check_prepared(root, datasets, split=None):
         if split is None:
             ok = os.path.isdir(base) and bool(splits(root, name))
         else:
-            ok = os.path.isfile(os.path.join(base, split, "list.txt"))
+            ok = os.path.isfile(os.path.join(base, split, LIST_FILE))
         if not ok:
             missing.append(name)
     if missing:
@@ -83,11 +88,18 @@ def splits(root, dataset):
     if not os.path.isdir(base):
         return []
     return sorted(
-        s for s in os.listdir(base) if os.path.isfile(os.path.join(base, s, "list.txt"))
+        s for s in os.listdir(base) if os.path.isfile(os.path.join(base, s, LIST_FILE))
     )
 
 
-def read_ids(root, dataset, split, list_name="list.txt"):
+def validation_list(root, dataset):
+    """The list of the `val` split that training validates on: `list_holdout.txt` where
+    the split has one (SALICON's fixed validation ids), else `list.txt`."""
+    holdout = os.path.join(split_dir(root, dataset, "val"), HOLDOUT_LIST)
+    return HOLDOUT_LIST if os.path.isfile(holdout) else LIST_FILE
+
+
+def read_ids(root, dataset, split, list_name=LIST_FILE):
     """The ids of a split (or of another list file in the split folder, e.g.
     `list_holdout.txt`), in file order."""
     path = os.path.join(split_dir(root, dataset, split), list_name)
@@ -106,22 +118,22 @@ def samples(root, dataset, split, ids=None, allow_missing=()):
         ids = read_ids(root, dataset, split)
 
     def label(folder, sample_id):
-        path = os.path.join(base, folder, sample_id + LABEL_SUFFIX[folder])
+        path = os.path.join(base, folder, sample_id + SUFFIXES[folder])
         return path if os.path.isfile(path) else None
 
     out = []
     for sample_id in ids:
-        image = os.path.join(base, "images", sample_id + ".jpg")
+        image = os.path.join(base, IMAGE_FOLDER, sample_id + SUFFIXES[IMAGE_FOLDER])
         if not os.path.isfile(image) and not (
                 allow_missing is True or sample_id in allow_missing):
             raise ValueError(
-                f"{image} is listed in {base}/list.txt but missing; re-run "
+                f"{image} is listed in {base}/{LIST_FILE} but missing; re-run "
                 f"`{prepare_command(dataset, root)}`."
             )
         out.append(
             PreparedSample(dataset, split, sample_id, image,
-                   label("masks", sample_id), label("fixpts", sample_id),
-                   label("fixmaps", sample_id))
+                   label(MASK_FOLDER, sample_id), label(FIXPTS_FOLDER, sample_id),
+                   label(FIXMAP_FOLDER, sample_id))
         )
     return out
 
@@ -131,7 +143,7 @@ def load_fixations(root, dataset, split):
 
     Keys: ids, image_index, x, y (0-based, x = column), subject, height, width.
     """
-    path = os.path.join(split_dir(root, dataset, split), "fixations.npz")
+    path = os.path.join(split_dir(root, dataset, split), FIXATIONS_FILE)
     if not os.path.isfile(path):
         return None
     with np.load(path, allow_pickle=False) as data:
@@ -140,7 +152,7 @@ def load_fixations(root, dataset, split):
 
 def read_meta(root, dataset):
     """The dataset's meta.json as a dict ({} if absent)."""
-    path = os.path.join(os.fspath(root), dataset, "meta.json")
+    path = os.path.join(os.fspath(root), dataset, META_FILE)
     if not os.path.isfile(path):
         return {}
     with open(path, encoding="utf-8") as f:

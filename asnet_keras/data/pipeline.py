@@ -50,12 +50,13 @@ Example:
 import dataclasses
 import hashlib
 import math
-import os
 
 import numpy as np
 
 from asnet_keras.data import layout
 from asnet_keras.devices import tensorflow_for_data
+from asnet_keras.model.options import PAPER_INPUT_SIZE
+from asnet_keras.names import LIST_FILE
 
 # tf.data under every Keras backend (Keras' fit takes a tf.data.Dataset under JAX and
 # torch too); off the GPUs unless TensorFlow is the backend (docs/backends.md §3).
@@ -64,7 +65,6 @@ tf = tensorflow_for_data()
 # Paper §3.3 names rotation as an augmentation but no range; "small" is read as ±10°.
 ROTATION_DEGREES = 10.0
 HOLDOUT_FRACTION = 0.05
-HOLDOUT_LIST = "list_holdout.txt"
 
 
 # ----------------------------------------------------------------------------------
@@ -100,13 +100,9 @@ def train_val_samples(root, dataset, skip=(), allow_missing=False):
         )
     train_ids = layout.read_ids(root, dataset, "train")
     if "val" in names:
-        holdout = os.path.join(layout.split_dir(root, dataset, "val"), HOLDOUT_LIST)
-        if os.path.isfile(holdout):
-            val_ids = layout.read_ids(root, dataset, "val", HOLDOUT_LIST)
-            how = f"val/{HOLDOUT_LIST}"
-        else:
-            val_ids = layout.read_ids(root, dataset, "val")
-            how = "val"
+        list_name = layout.validation_list(root, dataset)
+        val_ids = layout.read_ids(root, dataset, "val", list_name)
+        how = "val" if list_name == LIST_FILE else f"val/{list_name}"  # recorded in config.json
         val = layout.samples(root, dataset, "val", val_ids, allowed["val"])
         train = layout.samples(root, dataset, "train", train_ids, allowed["train"])
     else:
@@ -377,7 +373,7 @@ def training_dataset(
     root,
     datasets,
     output_names,
-    input_size=224,
+    input_size=PAPER_INPUT_SIZE,
     batch_size=10,
     *,
     seed=0,
@@ -439,7 +435,7 @@ def validation_dataset(
     root,
     datasets,
     output_names,
-    input_size=224,
+    input_size=PAPER_INPUT_SIZE,
     batch_size=10,
     *,
     pad_to_batch=False,

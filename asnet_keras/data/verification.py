@@ -52,14 +52,21 @@ from concurrent.futures import ThreadPoolExecutor
 from asnet_keras import atomic_files
 from asnet_keras.data import layout as prepared
 from asnet_keras.data.file_checks import BadFile, inspect_file
+from asnet_keras.names import (
+    FIXATIONS_FILE,
+    FIXMAP_FOLDER,
+    IMAGE_FOLDER,
+    LIST_FILE,
+    MASK_FOLDER,
+    SUFFIXES,
+)
 
 MODES = ("full", "quick", "off")
 DEFAULT_MODE = "quick"
 _RANK = {"quick": 1, "full": 2}
 # What training reads of each id: kind → (folder, suffix, meta.json label that implies it).
-FILES = {"image": ("images", ".jpg", None), "mask": ("masks", ".png", "mask"),
-         "fixmap": ("fixmaps", ".png", "fix")}
-HOLDOUT_LIST = "list_holdout.txt"  # as asnet_keras.data.pipeline.HOLDOUT_LIST (no TF import here)
+FILES = {kind: (folder, SUFFIXES[folder], label) for kind, folder, label in (
+    ("image", IMAGE_FOLDER, None), ("mask", MASK_FOLDER, "mask"), ("fixmap", FIXMAP_FOLDER, "fix"))}
 CACHE_FORMAT = 1
 MAX_LISTED = 100  # problems printed in a DataProblems message (all are in .problems)
 
@@ -133,14 +140,14 @@ class SampleFiles:
 
 def training_splits(root, dataset):
     """[(split, ids)] that training reads: `train`, and the validation ids of `val`
-    (`val/list_holdout.txt` if present, else `val/list.txt`), as asnet_keras.data does."""
+    (`layout.validation_list`: `val/list_holdout.txt` if present, else `val/list.txt`),
+    as the training pipeline reads them."""
     names = prepared.splits(root, dataset)
     out = []
     if "train" in names:
-        out.append(("train", prepared.read_ids(root, dataset, "train"), "list.txt"))
+        out.append(("train", prepared.read_ids(root, dataset, "train"), LIST_FILE))
     if "val" in names:
-        holdout = os.path.join(prepared.split_dir(root, dataset, "val"), HOLDOUT_LIST)
-        name = HOLDOUT_LIST if os.path.isfile(holdout) else "list.txt"
+        name = prepared.validation_list(root, dataset)
         out.append(("val", prepared.read_ids(root, dataset, "val", name), name))
     return out
 
@@ -164,7 +171,7 @@ def _recorded_sizes(root, dataset, split):
     """{id: (H, W)} from the split's fixations.npz; {} if it has none or it is unreadable."""
     import numpy as np
 
-    path = os.path.join(prepared.split_dir(root, dataset, split), "fixations.npz")
+    path = os.path.join(prepared.split_dir(root, dataset, split), FIXATIONS_FILE)
     if not os.path.isfile(path):
         return {}
     try:

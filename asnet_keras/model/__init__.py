@@ -17,7 +17,7 @@ import importlib
 
 _LAZY = {
     "build_asnet": "asnet_keras.model.builder",
-    "FIXATION_28_NAME": "asnet_keras.model.builder",
+    "FIXATION_28_OUTPUT": "asnet_keras.names",
     "ASNetOptions": "asnet_keras.model.options",
     "OUTPUT_NAMES": "asnet_keras.names",
 }

@@ -12,6 +12,9 @@ import os
 
 import keras
 
+from asnet_keras.model.options import RECURRENCES
+from asnet_keras.parameters import check_choice
+
 # ImageNet channel means in BGR order, as used by VGG16's "caffe" preprocessing.
 CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 
@@ -28,8 +31,6 @@ VGG_SIDE_LAYERS = {
 # Number of ConvLSTM time steps; every step sees the same input (paper §3.2, released
 # config.py `nb_timestep = 3`).
 TIME_STEPS = 3
-
-RECURRENCES = ("static", "stock")
 
 
 @keras.saving.register_keras_serializable(package="asnet_keras")
@@ -179,6 +180,7 @@ def recurrent_block(
     Returns:
         (batch, H, W, filters).
     """
+    check_choice("recurrence", recurrence, RECURRENCES)
     if not use_convlstm:
         return keras.layers.Conv2D(filters, 3, padding="same", activation="tanh", name=name)(x)
     if recurrence == "stock":
@@ -195,18 +197,16 @@ def recurrent_block(
             unroll=keras.backend.backend() == "jax",
             name=name,
         )(sequence)
-    if recurrence == "static":
-        from asnet_keras.layers import StaticConvLSTM2D
+    from asnet_keras.layers import StaticConvLSTM2D
 
-        return StaticConvLSTM2D(
-            filters,
-            3,
-            time_steps=TIME_STEPS,
-            recurrent_activation=recurrent_activation,
-            recurrent_initializer=recurrent_initializer,
-            name=name,
-        )(x)
-    raise ValueError(f"recurrence={recurrence!r}: pass one of {RECURRENCES}.")
+    return StaticConvLSTM2D(
+        filters,
+        3,
+        time_steps=TIME_STEPS,
+        recurrent_activation=recurrent_activation,
+        recurrent_initializer=recurrent_initializer,
+        name=name,
+    )(x)
 
 
 def lateral_compression(

@@ -9,11 +9,9 @@ blocks of `asnet_keras.model.blocks`: `paper` (the CVPR text, the default) and `
 import keras
 
 from asnet_keras.model import blocks
-from asnet_keras.model.options import CONFIGS
+from asnet_keras.model.options import PAPER_INPUT_SIZE, check_architecture, check_input_shape
 from asnet_keras.model.released import graph as released_graph
 from asnet_keras.names import FIXATION_28_OUTPUT, FIXATION_OUTPUT, OUTPUT_NAMES  # noqa: F401
-
-FIXATION_28_NAME = FIXATION_28_OUTPUT
 
 # Hidden widths of the paper configuration (docs/model.md §1.1 table; the paper is silent,
 # these are the released code's): compression filters and ConvLSTM hidden per stage.
@@ -21,7 +19,7 @@ PAPER_WIDTHS = {5: 64, 4: 64, 3: 64, 2: 64, 1: 32}
 
 
 def build_asnet(
-    input_shape=(224, 224, 3),
+    input_shape=(PAPER_INPUT_SIZE, PAPER_INPUT_SIZE, 3),
     backbone_weights="imagenet",
     *,
     config="paper",
@@ -61,7 +59,9 @@ def build_asnet(
         (H/8), `saliency_conv3` (H/4), `saliency_conv2` (H/2), `saliency_conv1` (H), each
         (batch, h, w, 1) in [0, 1]; then `fixation_conv4` (H/8) when `fixation_28`.
     Raises:
-        ValueError: an impossible request; the message says what to pass instead.
+        ValueError: an impossible request (`asnet_keras.model.options.check_input_shape`
+            and `check_architecture`, the checks of `ASNetOptions`); the message says
+            what to pass instead.
 
     Example:
         >>> model = build_asnet((224, 224, 3), backbone_weights=None)
@@ -69,19 +69,12 @@ def build_asnet(
         >>> outputs["saliency_conv1"].shape
         (n, 224, 224, 1)
     """
-    input_shape = _check_input_shape(input_shape)
-    if config not in CONFIGS:
-        raise ValueError(f"config={config!r}: pass one of {CONFIGS}.")
-    if recurrence not in blocks.RECURRENCES:
-        raise ValueError(f"recurrence={recurrence!r}: pass one of {blocks.RECURRENCES}.")
+    input_shape = check_input_shape(input_shape)
+    check_architecture(config=config, fixation_head=fixation_head, use_convlstm=use_convlstm,
+                       fixation_28=fixation_28, recurrence=recurrence)
     if config == "released":
         return released_graph.build_released_graph(
             input_shape, backbone_weights, recurrence=recurrence, name=name
-        )
-    if fixation_28 and not fixation_head:
-        raise ValueError(
-            "fixation_28=True needs the fixation head: pass fixation_head=True, or "
-            "fixation_28=False for the `w/o fixation` ablation."
         )
     return _build_paper_graph(
         input_shape,
@@ -93,29 +86,6 @@ def build_asnet(
         sync_batchnorm=sync_batchnorm,
         name=name or "asnet",
     )
-
-
-def _check_input_shape(input_shape):
-    try:
-        height, width, channels = (int(v) for v in input_shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"input_shape={input_shape!r}: pass (height, width, 3), e.g. (224, 224, 3)."
-        ) from None
-    if channels != 3:
-        raise ValueError(
-            f"input_shape={input_shape!r}: ASNet takes RGB images; pass 3 channels "
-            "(grey images are stacked to 3 channels by the data pipeline)."
-        )
-    for side in (height, width):
-        if side < 32 or side % 16:
-            fixed = max(32, 16 * round(side / 16))
-            raise ValueError(
-                f"input_shape={input_shape!r}: height and width must be multiples of 16 "
-                f"and at least 32 (four 2×2 poolings, VGG16's minimum); try {fixed} "
-                f"instead of {side} (the paper uses 224)."
-            )
-    return (height, width, 3)
 
 
 def _build_paper_graph(
@@ -172,6 +142,6 @@ def _build_paper_graph(
         hidden = blocks.recurrent_block(
             merged, PAPER_WIDTHS[4], "fixation_convlstm_conv4", **stage
         )
-        outputs.append(blocks.sigmoid_readout(hidden, FIXATION_28_NAME))
+        outputs.append(blocks.sigmoid_readout(hidden, FIXATION_28_OUTPUT))
 
     return keras.Model(image, outputs, name=name)

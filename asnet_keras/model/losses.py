@@ -15,10 +15,12 @@ Example:
 import keras
 from keras import ops
 
+# β² of the F-measure (Eq. 11, after Achanta et al. [1]) is the evaluation's β²
+# (docs/metrics.md §B.1), defined once in the metrics.
+from asnet_keras.metrics.salient_object import BETA2
+
 # ε of Eqs. 9–11 and of the KL normalisation; also the clip of log arguments.
 EPSILON = 1e-7
-# β² of the F-measure (Eq. 11, after Achanta et al. [1]).
-BETA2 = 0.3
 # α1 … α4 of Eq. 7, all 0.1 in the paper.
 ALPHA = 0.1
 

@@ -23,7 +23,7 @@ import io
 import os
 import zipfile
 
-from asnet_keras.model.options import ASNetOptions
+from asnet_keras.model.options import PAPER_INPUT_SIZE, ASNetOptions
 
 VGG_AND_READOUT_CONVS = 24  # 13 VGG16 convs, the preprocessing conv, compress + readouts
 PAPER_STAGES = 5  # ConvLSTM stages conv5 … conv1
@@ -67,7 +67,7 @@ def _holds_arrays(group):
     return bool(found)
 
 
-def options_from_counts(counts, *, input_size=224, source="the weight file"):
+def options_from_counts(counts, *, input_size=PAPER_INPUT_SIZE, source="the weight file"):
     """`ASNetOptions` for the layer counts of `layer_counts` (see the module table).
 
     Raises:
@@ -99,7 +99,7 @@ def options_from_counts(counts, *, input_size=224, source="the weight file"):
     )
 
 
-def options_from_weights_file(path, *, input_size=224):
+def options_from_weights_file(path, *, input_size=PAPER_INPUT_SIZE):
     """`ASNetOptions` of the network whose weights `path` (`.weights.h5` or `.keras`) holds."""
     return options_from_counts(layer_counts(path), input_size=input_size, source=os.fspath(path))
 
@@ -113,5 +113,5 @@ def options_from_model(model):
         path = os.path.join(folder, "model.weights.h5")
         model.save_weights(path)
         size = model.input_shape[1]
-        return options_from_counts(layer_counts(path), input_size=int(size or 224),
+        return options_from_counts(layer_counts(path), input_size=int(size or PAPER_INPUT_SIZE),
                                    source=f"model {model.name!r}")

@@ -39,15 +39,13 @@ import os
 import time
 
 from asnet_keras import atomic_files
+from asnet_keras.data.layout import check_prepared
 from asnet_keras.training import bad_samples, run_lock
 from asnet_keras.training.config import (
     MAX_EPOCHS,
     TrainConfig,
     TrainingDiverged,
     backbone_weights,
-    check_config,
-    model_options,
-    run_config_json,
 )
 from asnet_keras.training.distribution import make_strategy, worker_role
 from asnet_keras.training.run_folder import (
@@ -68,7 +66,7 @@ def train(config):
     """Train ASNet as `config` says, resuming its run folder if it holds a backup.
 
     Args:
-        config: a `TrainConfig` (or a dict of its fields).
+        config: a `TrainConfig` (or a dict of its fields), checked when it is made.
     Returns:
         dict name → path of what the run folder holds (`paths_of`): best/last models in
         three formats, config, history, logs, backup, finished.
@@ -87,7 +85,8 @@ def train(config):
     if isinstance(config, dict):
         config = TrainConfig(**config)
     _check_backend()
-    check_config(config)
+    # Missing datasets stop the run here, before any work, naming the data_prep command.
+    check_prepared(config.data, config.datasets)
     out = os.path.abspath(config.out)
     paths = paths_of(out)
     if os.path.isfile(paths["finished"]):
@@ -178,7 +177,7 @@ def _train(config, strategy, out, paths, guard):
         return _finish(run, done_epochs)
     streams = _Streams(run, pipeline, start)
     train_step, val_step = make_step_functions(
-        strategy, run.model, run.optimizer, model_options(config)[1], config.batch_size,
+        strategy, run.model, run.optimizer, config.loss_variant, config.batch_size,
         config.jit_compile,
     )
     writers = _summary_writers(run)
@@ -202,14 +201,14 @@ def _write_run_config(run, pipeline, n_train, n_val):
         for name, (_, _, how)
         in pipeline.training_samples(config.data, config.datasets, run.guard.keys).items()
     }
-    content = run_config_json(config, {
+    content = {
+        **config.to_json(),  # every field, the model's ASNetOptions, loss_variant
         "steps_per_epoch_resolved": run.steps_per_epoch,
         "training_images": n_train,
         "validation_images": n_val,
         "validation": validation,
         "replicas": run.strategy.num_replicas_in_sync,
-    })
-    content["datasets"] = list(config.datasets)
+    }
     if run.is_chief:
         check_resumable(run.out, content)
         os.makedirs(run.out, exist_ok=True)
@@ -238,13 +237,12 @@ def _build_training_state(run):
     import tensorflow as tf
 
     config = run.config
-    options, _ = model_options(config)
     keras.utils.set_random_seed(config.seed)
     with run.strategy.scope():
         # Batch-norm statistics over the global batch when it is split across replicas,
         # so N replicas train as one device would (§3.3 batch of 10).
         sync = run.strategy.num_replicas_in_sync > 1
-        run.model = options.build(backbone_weights(config), sync_batchnorm=sync)
+        run.model = config.model.build(backbone_weights(config), sync_batchnorm=sync)
         run.schedule = keras.optimizers.schedules.ExponentialDecay(
             config.learning_rate,
             decay_steps=config.lr_decay_epochs * run.steps_per_epoch,

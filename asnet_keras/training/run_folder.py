@@ -24,7 +24,10 @@ from asnet_keras import atomic_files
 from asnet_keras.training.bad_samples import HISTORY_COLUMN
 
 RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.h5", "last.weights.h5")
-# Fields that may differ between a run and its resumption.
+# The config.json keys that may differ between a run and its resumption (the one list;
+# `check_resumable` refuses any other change): how it reports, how long it runs, how
+# often it backs up, how it compiles and distributes, how it checks its data. None of
+# them changes the network, the data stream or the optimizer's state.
 RESUMABLE_CHANGES = (
     "verbose", "epochs", "patience", "backup_every", "jit_compile", "strategy", "cpu_devices",
     "replicas", "verify_data", "on_bad_sample",

@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from asnet_keras.names import HOLDOUT_LIST
+
 from ..archives import LayoutError, is_junk
 from ..common import loadmat_v5, pair
 from ..io import BadInput
@@ -428,7 +430,7 @@ def convert(src, root, report, options):
         if split == "val":
             ok = [s.id for s in samples if s.image is not None]
             holdout_ids = holdout(ok)
-            extra = {"list_holdout.txt": holdout_ids}
+            extra = {HOLDOUT_LIST: holdout_ids}
         write_split(root, NAME, split, samples, {"fix"}, density, report, extra_lists=extra,
                     workers=options.get("workers"))
         if split in report.computed_maps:
@@ -438,6 +440,6 @@ def convert(src, root, report, options):
             "edition": edition, "edition_recognised_by": how,
             "fixations_source": {sp: s.label for sp, s in sorted(fix_sets.items())},
             "maps": maps_meta, "density_per_split": density_used,
-            "holdout": {"file": "val/list_holdout.txt", "size": HOLDOUT_SIZE, "seed": HOLDOUT_SEED,
+            "holdout": {"file": f"val/{HOLDOUT_LIST}", "size": HOLDOUT_SIZE, "seed": HOLDOUT_SEED,
                         "rule": "numpy.random.default_rng(seed).choice over the sorted val ids, "
                                 "then sorted"}}

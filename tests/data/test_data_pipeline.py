@@ -11,9 +11,10 @@ import tensorflow as tf
 
 from asnet_keras.data import layout as prepared
 from asnet_keras.data import pipeline as data
+from asnet_keras.names import SYNTHETIC_DATASETS
 from data_prep.synthetic import make_synthetic
 
-SYNTHETIC = ["synthetic-fix", "synthetic-sod", "synthetic-both"]
+SYNTHETIC = list(SYNTHETIC_DATASETS)
 OUTPUTS = [
     "fixation", "saliency_conv5", "saliency_conv4", "saliency_conv3",
     "saliency_conv2", "saliency_conv1", "fixation_conv4",

@@ -18,9 +18,10 @@ from asnet_keras.metrics import (
     other_fixations_map,
     to_uint8,
 )
+from asnet_keras.names import SYNTHETIC_DATASETS, SYNTHETIC_TEST_DATASET
 
-DATASET = "synthetic-both"
-TRAINED_ON = ["synthetic-fix", "synthetic-sod", "synthetic-both"]
+DATASET = SYNTHETIC_TEST_DATASET
+TRAINED_ON = list(SYNTHETIC_DATASETS)
 N_SPLITS = 10
 
 

@@ -42,7 +42,7 @@ def test_options_refuse_impossible_values_with_the_fix():
         ASNetOptions(input_size=40)
     with pytest.raises(ValueError, match="needs the fixation head"):
         ASNetOptions(fixation_head=False, fixation_28=True)
-    with pytest.raises(ValueError, match="config.json: input_size='64' is not a int"):
+    with pytest.raises(ValueError, match="config.json: input_size='64': pass an integer"):
         ASNetOptions.from_json({"input_size": "64"})
     # Old config.json files without `recurrence` read as the default.
     assert ASNetOptions.from_json({"input_size": 64, "config": "paper"}).recurrence == "static"

@@ -3,8 +3,10 @@
 import os
 import sys
 
+from asnet_keras.names import SYNTHETIC_DATASETS
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SYNTHETIC = "synthetic-fix,synthetic-sod,synthetic-both"
+SYNTHETIC = ",".join(SYNTHETIC_DATASETS)
 STEPS = 3  # steps per epoch
 
 

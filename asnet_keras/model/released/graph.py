@@ -109,7 +109,7 @@ def build_released_graph(
     """The released ASNet network (docs/released_model.md §1–§2), top to bottom.
 
     Called by `asnet_keras.model.build_asnet(config="released")`, which has already
-    checked `input_shape`. The released model is fixed at 224×224; any multiple of 16
+    checked `input_shape` and `recurrence` (`asnet_keras.model.options`). The released model is fixed at 224×224; any multiple of 16
     from 32 up builds the same weights (the prior takes its grid from conv5_3's static
     H/16 × W/16), and the batch size is free.
 

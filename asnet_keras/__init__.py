@@ -14,6 +14,7 @@ Example:
     >>> ak.evaluate_model("runs/asnet", "data/prepared", ["ecssd"], out="eval")
 
 Layout (each sub-package's docstring says more):
+    io/          image headers, decoding under pixel limits, atomic writes (no TensorFlow)
     model/       which ASNet (`ASNetOptions`), the builder, blocks, losses, variants;
                  released/: the authors' released network, its prior layer, its converter
     layers/      `StaticConvLSTM2D` and weight transfer between graphs
@@ -45,7 +46,7 @@ _LAZY = {
     "asnet_losses": "asnet_keras.model.losses",
     # loading and running it
     "load_asnet": "asnet_keras.inference.loading",
-    "read_image": "asnet_keras.inference.images",
+    "read_image": "asnet_keras.io",
     "resize_to_input": "asnet_keras.inference.images",
     "upsample": "asnet_keras.inference.images",
     "predict_maps": "asnet_keras.inference.maps",

@@ -34,6 +34,7 @@ from pathlib import Path
 from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.formatting import format_number, markdown_table, text_table
 from asnet_keras.inference.loading import resolve_model_path
+from asnet_keras.io.atomic_files import atomic_write_text
 from asnet_keras.model.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
 from asnet_keras.names import FINAL_OUTPUT
 
@@ -88,11 +89,10 @@ def _read_json(path):
 
 
 def _write_json(path, data):
+    """Write `data` as JSON, completely or not at all (docs/data_integrity.md §5)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _train_kwargs(config, variant):

@@ -185,7 +185,8 @@ def _report_markdown(settings, backbone_sentence, timings, comparison, quick, n_
 def _qualitative_rows(data, maps_dir, n):
     """Images, saved maps and masks of the first `n` test images (qualitative.png)."""
     from asnet_keras.data.layout import samples
-    from asnet_keras.inference.images import read_grey, read_image
+    from asnet_keras.inference.images import read_grey
+    from asnet_keras.io import read_image
 
     rows, labels = [], []
     for sample in samples(data, TEST_DATASET, "test")[:n]:

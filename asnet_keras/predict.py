@@ -10,7 +10,6 @@ written, 1 if any failed, 2 for a usage error.
 import argparse
 import sys
 
-from asnet_keras import atomic_files
 from asnet_keras._cli import quiet_tensorflow
 from asnet_keras.devices import report_devices
 from asnet_keras.inference import cropping
@@ -19,6 +18,7 @@ from asnet_keras.export.contract import EXPORT_COMMAND, artifact_format
 from asnet_keras.export.runtimes import open_artifact
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.inference.prediction import collect_inputs, predict_files
+from asnet_keras.io import DEFAULT_MAX_PIXELS, atomic_files
 
 
 def build_parser():
@@ -68,6 +68,10 @@ def build_parser():
                         "CPUs that support it (AVX-512 BF16, AMX): the fastest CPU path "
                         "measured here, maps within about 1e-3 of float32 (README "
                         "'Deployment formats')")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"largest image read, in pixels (default {DEFAULT_MAX_PIXELS:,}, "
+                        "as serve); a 16-bit image counts its decoded bytes too; larger "
+                        "files are reported and skipped (docs/data_integrity.md §7)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -102,7 +106,7 @@ def main(argv=None):
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,
             postprocess=args.postprocess, write_overlay=args.overlay, progress=not args.quiet,
-            crops=args.crop or (),
+            crops=args.crop or (), max_pixels=args.max_pixels,
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

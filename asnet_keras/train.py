@@ -12,7 +12,7 @@ import dataclasses
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.atomic_files import OutputWriteError
+from asnet_keras.io.atomic_files import OutputWriteError
 from asnet_keras.data.verification import MODES as VERIFY_MODES
 from asnet_keras.devices import report_devices
 from asnet_keras.model.options import RECURRENCES

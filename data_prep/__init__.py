@@ -11,9 +11,15 @@ HKU-IS and DUTS. Everything downstream reads only the prepared tree::
 Entry point: ``python -m data_prep --help``. The package uses numpy, scipy, h5py,
 OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c; it never imports keras or
 tensorflow. Of ``asnet_keras`` it imports only the light bottom layer: the file and
-folder names of the layout come from ``asnet_keras.names``, which the reader
-(``asnet_keras.data.layout``) uses too.
+folder names of the layout from ``asnet_keras.names``, which the reader
+(``asnet_keras.data.layout``) uses too, and ``asnet_keras.io`` (image headers, decoding
+under pixel limits, atomic writes: docs/data_integrity.md §5, §7); both load no
+TensorFlow or Keras (tested).
 """
+
+# First, before anything loads cv2: OpenCV's own pixel limit is set as it loads
+# (docs/data_integrity.md §7).
+import asnet_keras.io.decoding  # noqa: F401
 
 __version__ = "1.0.0"
 

@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from asnet_keras.io.atomic_files import OutputWriteError
+
 from .datasets import MODULES
-from .io import WriteError
 from .report import summary_table
 
 NO_ROOM = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except WriteError as error:  # full disk: the files written so far are complete
+    except OutputWriteError as error:  # full disk: the files written so far are complete
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:

@@ -3,8 +3,8 @@
 Dataset modules describe each image as a :class:`Sample`; :func:`write_split` turns the
 samples into ``images/``, ``masks/``, ``fixpts/``, ``fixmaps/``, ``list.txt`` and
 ``fixations.npz``, and :func:`write_meta` writes ``meta.json``. All outputs are built in
-memory and written with :func:`data_prep.io.atomic_write_bytes`, which skips files that
-already hold the right bytes: a re-run verifies instead of rewriting, and a run that
+memory and written with :func:`asnet_keras.io.atomic_files.write_if_changed`, which skips
+files that already hold the right bytes: a re-run verifies instead of rewriting, and a run that
 was interrupted and re-run leaves exactly the files of one clean run (outputs are
 deterministic, leftovers of the interrupted run are removed).
 """
@@ -22,14 +22,14 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from asnet_keras.io.atomic_files import remove_stale_temporaries, write_if_changed
 from asnet_keras.names import (FIXATIONS_FILE, FIXMAP_FOLDER, FIXPTS_FOLDER, IMAGE_FOLDER,
                                LIST_FILE, MASK_FOLDER, META_FILE, SUFFIXES)
 
 from . import LAYOUT_VERSION, __version__
 from .fixations import (FC8, FixationTable, density_fc8, density_sigma, official_map,
                         point_map, points_from_map, to_points)
-from .io import (BadInput, atomic_write_bytes, decode_gray, encode_jpeg, encode_png,
-                 image_bytes, mask_bytes, remove_stale_tmp)
+from .io import BadInput, decode_gray, encode_jpeg, encode_png, image_bytes, mask_bytes
 from .report import DENSITY_LABEL, Report
 
 #: Density conventions recorded in meta.json (docs/datasets.md §0 (b)).
@@ -248,8 +248,8 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     workers = default_workers() if workers is None else workers
     base = Path(root) / dataset / split
     for sub in SUFFIXES:
-        remove_stale_tmp(base / sub)
-    remove_stale_tmp(base)
+        remove_stale_temporaries(base / sub)
+    remove_stale_temporaries(base)
     table = FixationTable()
     done: dict = {}
     digests: dict = {}
@@ -280,7 +280,7 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
             n_points += len(points.x)
         for sub, data in result.outputs.items():
             rel = f"{sub}/{s.id}{SUFFIXES[sub]}"
-            report.io["written" if atomic_write_bytes(base / rel, data) else "verified"] += 1
+            report.io["written" if write_if_changed(base / rel, data) else "verified"] += 1
             digests[rel] = hashlib.md5(data).hexdigest()
         done[s.id] = name
     ids = sorted(done)
@@ -293,7 +293,7 @@ def write_split(root: Path, dataset: str, split: str, samples: list[Sample], lab
     elif (base / FIXATIONS_FILE).exists():
         (base / FIXATIONS_FILE).unlink()
     for fname, data in files.items():
-        atomic_write_bytes(base / fname, data)
+        write_if_changed(base / fname, data)
         digests[fname] = hashlib.md5(data).hexdigest()
     def count(sub):
         return sum(1 for k in digests if k.startswith(sub + "/"))
@@ -337,5 +337,5 @@ def write_meta(root: Path, dataset: str, report: Report, source: dict, density: 
         **report.meta(),
     }
     data = (json.dumps(meta, indent=1, ensure_ascii=False) + "\n").encode()
-    atomic_write_bytes(Path(root) / dataset / META_FILE, data)
+    write_if_changed(Path(root) / dataset / META_FILE, data)
     return meta

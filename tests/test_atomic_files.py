@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from asnet_keras import atomic_files
+from asnet_keras.io import atomic_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -171,14 +171,13 @@ def test_model_files_keep_their_previous_version(tmp_path, monkeypatch):
 
 
 def test_data_prep_writes_behave_the_same(tmp_path, monkeypatch, capsys):
-    import data_prep.io as io
     from data_prep.__main__ import main as data_prep_main
 
     target = tmp_path / "list.txt"
     target.write_bytes(b"a\n")
-    monkeypatch.setattr(io, "open", _full_disk_open(room=1), raising=False)
-    with pytest.raises(io.WriteError) as failed:
-        io.atomic_write_bytes(target, b"a\nb\n")
+    monkeypatch.setattr(atomic_files, "open", _full_disk_open(room=1), raising=False)
+    with pytest.raises(atomic_files.OutputWriteError) as failed:
+        atomic_files.write_if_changed(target, b"a\nb\n")  # how data_prep writes
     assert failed.value.no_room and "No space left on device" in str(failed.value)
     assert target.read_bytes() == b"a\n" and _leftovers(tmp_path) == []
     # the command line stops with the message, exit status 2
@@ -241,8 +240,7 @@ REAL_DISK_SCRIPT = textwrap.dedent("""
     import errno, json, os, sys
     import numpy as np
     import keras, tensorflow as tf
-    import data_prep.io as dp_io
-    from asnet_keras import atomic_files
+    from asnet_keras.io import atomic_files
     from asnet_keras.training import run_folder as train
 
     disk = sys.argv[1]
@@ -271,7 +269,7 @@ REAL_DISK_SCRIPT = textwrap.dedent("""
     for name, call in (
         ("backup", lambda: atomic_files.save_checkpoint(manager, 2)),
         ("model", lambda: train.save_model_files(model, disk, "last")),
-        ("data_prep", lambda: dp_io.atomic_write_bytes(
+        ("data_prep", lambda: atomic_files.write_if_changed(
             __import__("pathlib").Path(disk, "prepared.png"), os.urandom(400_000))),
     ):
         try:
@@ -315,7 +313,7 @@ def test_real_full_disk_keeps_every_previous_file(tmp_path):
         kind, no_room, message = found[name]
         assert no_room is True, found[name]
         assert "No space left on device" in message, message
-    assert found["backup"][0] == "OutputWriteError" and found["data_prep"][0] == "WriteError"
+    assert found["backup"][0] == "OutputWriteError" and found["data_prep"][0] == "OutputWriteError"
     assert "the last complete backup is" in found["backup"][2]
     assert found["latest"].endswith("ckpt-1") and found["restored"] == 1.0
     assert found["last_keras"] == 1.0 and found["prepared"] == "old"

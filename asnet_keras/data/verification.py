@@ -49,7 +49,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from asnet_keras import atomic_files
+from asnet_keras.io import atomic_files
 from asnet_keras.data import layout as prepared
 from asnet_keras.data.file_checks import BadFile, inspect_file
 from asnet_keras.names import (

@@ -46,9 +46,10 @@ from asnet_keras.evaluation.pred_dir import (
 from asnet_keras.data.layout import read_ids
 from asnet_keras.evaluation.rendering import write_outputs
 from asnet_keras.evaluation.scoring import N_OTHER, DatasetScorer, label_presence
-from asnet_keras.inference.images import INPUT_INTERPOLATION, UPSAMPLING, read_image
+from asnet_keras.inference.images import INPUT_INTERPOLATION, UPSAMPLING
 from asnet_keras.inference.loading import load_asnet, read_run_config
 from asnet_keras.inference.maps import MapPipeline, model_input_size, output_names
+from asnet_keras.io import read_image
 from asnet_keras.names import FINAL_OUTPUT, PAPER_TEST_DATASETS
 
 DEFAULT_DATASETS = PAPER_TEST_DATASETS

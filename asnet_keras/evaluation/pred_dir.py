@@ -6,11 +6,8 @@ Maps are grey images named by image id: `DIR/<dataset>/<id>.png` (any of
 
 import os
 
-import cv2
-import numpy as np
-
 from asnet_keras.evaluation.pred_dir_checks import MAP_EXTENSIONS  # noqa: F401
-from asnet_keras.inference.images import ImageReadError
+from asnet_keras.io import DEFAULT_MAX_PIXELS, ImageReadError, read_file, to_8bit
 from asnet_keras.metrics import to_uint8
 
 PRED_DIR_KEY = "maps"  # the single key of --pred-dir results, in both sections
@@ -20,17 +17,19 @@ PRED_DIR_UPSAMPLING = (
 )
 
 
-def read_map(path):
+def read_map(path, max_pixels=DEFAULT_MAX_PIXELS):
     """A saved prediction as uint8 (H, W): grey as is, colour by its first (R) channel,
-    alpha ignored, 16-bit scaled to 8 bits (docs/metrics.md §B.0 step 1)."""
-    array = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
-    if array is None:
-        raise ImageReadError(f"{path}: cannot read this map")
+    alpha ignored, 16-bit scaled to 8 bits (docs/metrics.md §B.0 step 1). Read by
+    `asnet_keras.io.read_file` (header and pixel limit first, truncated JPEG/PNG refused;
+    docs/data_integrity.md §7)."""
+    try:
+        array, _ = read_file(path, max_pixels)
+    except ImageReadError as err:
+        raise ImageReadError(f"{os.fspath(path)}: cannot read this map ({err.reason})",
+                             err.reason) from None
     if array.ndim == 3:
         array = array[:, :, 2] if array.shape[2] >= 3 else array[:, :, 0]
-    if array.dtype == np.uint16:
-        array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    return to_uint8(array)
+    return to_uint8(to_8bit(array))
 
 
 def pred_folder(pred_dir, dataset, n_datasets):

@@ -9,3 +9,7 @@ demo.
 - `prediction`: maps for image files, written at their size (`python -m asnet_keras.predict`).
 - `cropping`: the crop of an aspect ratio that keeps the most saliency.
 """
+
+# First, before anything loads cv2: OpenCV's own pixel limit is set as it loads
+# (docs/data_integrity.md §7).
+import asnet_keras.io.decoding  # noqa: F401

@@ -243,7 +243,7 @@ def write_crops(out, name, image, saliency, aspects, scale=1.0):
 
     import cv2
 
-    from asnet_keras.atomic_files import atomic_write_bytes
+    from asnet_keras.io.atomic_files import atomic_write_bytes
 
     paths, boxes = {}, []
     for aspect in aspects:
@@ -266,7 +266,7 @@ def write_crop_index(out, boxes_by_image):
     import json
     import os
 
-    from asnet_keras.atomic_files import atomic_write_text
+    from asnet_keras.io.atomic_files import atomic_write_text
 
     path = os.path.join(out, "crops.json")
     content = {str(k): [b.to_dict() for b in v] for k, v in boxes_by_image.items()}

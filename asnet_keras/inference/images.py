@@ -1,4 +1,4 @@
-"""The image side of running a trained ASNet: reading, resizing, upsampling.
+"""The image side of running a trained ASNet: resizing, upsampling.
 
 The steps of the one prediction path (`asnet_keras.inference.maps`) that `evaluate`
 (prepared test sets), `predict` (any image files) and the service run, so that all three
@@ -6,9 +6,10 @@ produce the same maps for the same image.
 
 The pipeline, one image at a time:
 
-1. `read_image`: any JPEG/PNG/BMP/TIFF file → RGB uint8 (H, W, 3). Decoding follows
-   `data_prep.io` (OpenCV, no EXIF rotation): grey is repeated to 3 channels, an alpha
-   channel is dropped, 16-bit samples are scaled to 8 bits.
+1. `asnet_keras.io.read_image`: any JPEG/PNG/BMP/TIFF/WebP file → RGB uint8 (H, W, 3),
+   once its header is known to fit the pixel limit (OpenCV, no EXIF rotation; grey
+   repeated to 3 channels, alpha dropped, 16-bit scaled to 8 bits;
+   docs/data_integrity.md §7).
 2. `resize_to_input`: RGB uint8 → float32 (S, S, 3) raw pixel values 0–255, the model
    input (the model does its own mean subtraction). `INPUT_INTERPOLATION` says how.
 3. the network, on batches of images (`asnet_keras.inference.maps`, the one path from
@@ -20,7 +21,7 @@ The pipeline, one image at a time:
 `asnet_keras.inference.maps.MapPipeline` runs the four steps in this order.
 
 Example:
-    >>> image = read_image("photo.jpg")                  # RGB uint8 (H, W, 3)
+    >>> image = asnet_keras.io.read_image("photo.jpg")   # RGB uint8 (H, W, 3)
     >>> outputs = model.predict_on_batch(resize_to_input(image, 224)[None])
     >>> saliency = to_uint8(upsample(outputs[-1][0], image.shape[:2]))   # uint8 (H, W)
 """
@@ -29,6 +30,8 @@ import os
 
 import cv2
 import numpy as np
+
+from asnet_keras.io import ImageReadError
 
 # Recorded with every result (results.json "settings" → "upsampling"); do not reword.
 UPSAMPLING = (
@@ -40,33 +43,6 @@ INPUT_INTERPOLATION = (
     "0-255, aspect ratio not kept (as the training pipeline, asnet_keras.data)"
 )
 DEFAULT_INPUT_SIZE = 224  # paper §3.3
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class ImageReadError(ValueError):
-    """An image file that cannot be read; the message names the file and the reason."""
-
-
-def read_image(path):
-    """An image file as RGB uint8 (H, W, 3).
-
-    Grey images are repeated to three channels, RGBA loses its alpha channel, 16-bit
-    images are scaled to 8 bits; truncated JPEG/PNG files are refused, like
-    `data_prep` does when it builds the prepared tree.
-
-    Raises:
-        ImageReadError: the file is missing, empty, truncated or not an image.
-    """
-    from data_prep.io import BadInput, decode_image
-
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        bgr, _, _ = decode_image(data)
-    except (OSError, BadInput) as err:
-        raise ImageReadError(f"{path}: cannot read this image ({err})") from None
-    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def read_grey(path):

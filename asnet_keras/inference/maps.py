@@ -56,7 +56,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from asnet_keras.inference import released_processing
-from asnet_keras.inference.images import DEFAULT_INPUT_SIZE, read_image, resize_to_input, upsample
+from asnet_keras.inference.images import DEFAULT_INPUT_SIZE, resize_to_input, upsample
+from asnet_keras.io import DEFAULT_MAX_PIXELS, read_image
 from asnet_keras.metrics import to_uint8
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
 from asnet_keras.released import reading as released_reading
@@ -141,18 +142,20 @@ class MapPipeline:
         if postprocess == "released":
             self._processing, self._reading = released_processing, released_reading
 
-    def read(self, path):
+    def read(self, path, max_pixels=DEFAULT_MAX_PIXELS, name="max_pixels"):
         """An image file as this pipeline's `prepare` takes it: RGB uint8 (H, W, 3)
-        (`images.read_image`), or with "released" the array main.py's imread gave
-        (`read_image_released`: 2-D for grey files). Raises `images.ImageReadError`."""
+        (`asnet_keras.io.read_image`), or with "released" the array main.py's imread gave
+        (`read_image_released`: 2-D for grey files); files over `max_pixels` are refused
+        (docs/data_integrity.md §7; `name`: the limit's name in the message). Raises
+        `asnet_keras.io.ImageReadError`."""
         if self._reading:
-            return self._reading.read_image_released(path)
-        return read_image(path)
+            return self._reading.read_image_released(path, max_pixels, name=name)
+        return read_image(path, max_pixels, name=name)
 
     def as_rgb(self, image):
         """An image `read` gave as RGB uint8 (H, W, 3): what overlays, crops and
         cut-outs draw on (released: grey repeated, 16-bit scaled, `display_rgb`)."""
-        return self._reading.display_rgb(image) if self._reading else image
+        return self._processing.display_rgb(image) if self._processing else image
 
     def prepare(self, image):
         """One decoded image → float32 (S, S, 3) network input (module docstring, step 1).

@@ -36,16 +36,16 @@ run stops with a message, and a map written by an earlier run under the same nam
 stays as it was (docs/data_integrity.md §5).
 """
 
+import functools
 import os
 import sys
 
 import cv2
 import numpy as np
 
-from asnet_keras import atomic_files
 from asnet_keras.inference import cropping
-from asnet_keras.inference.images import IMAGE_EXTENSIONS
 from asnet_keras.inference.maps import MapPipeline
+from asnet_keras.io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_files, check_max_pixels
 
 
 def collect_inputs(paths):
@@ -92,7 +92,7 @@ def overlay(image, saliency, alpha=0.5):
 
 
 def predict_files(model, files, out, *, batch_size=4, input_size=None, postprocess="default",
-                  write_overlay=False, progress=True, crops=()):
+                  write_overlay=False, progress=True, crops=(), max_pixels=DEFAULT_MAX_PIXELS):
     """Write the maps of `files` under `out`; return `(written, failures)`.
 
     Args:
@@ -108,6 +108,8 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
         progress: show a progress bar.
         crops: aspect ratios ("16:9" or `cropping.Aspect`): write each image's crops
             (`cropping.write_crops`) and `out/crops.json`.
+        max_pixels: larger images are not read (named in `failures`; decoded bytes count
+            too, 16-bit twice: docs/data_integrity.md §7).
 
     Returns:
         `written`: list of (input path, dict kind → written path); `failures`: list of
@@ -119,9 +121,12 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
     for kind in list(pipeline.outputs) + (["overlay"] if write_overlay else []):
         os.makedirs(os.path.join(out, kind), exist_ok=True)
 
+    max_pixels = check_max_pixels(max_pixels, "--max-pixels")
+    read = functools.partial(pipeline.read, max_pixels=max_pixels, name="--max-pixels")
+
     out_names = dict(zip(files, _unique_names(files)))
     written, failures, boxes = [], [], {}
-    stream = pipeline.stream(files, batch_size=batch_size)
+    stream = pipeline.stream(files, read=read, batch_size=batch_size)
     for path, image, maps in tqdm(stream, total=len(files), unit="img", disable=not progress):
         if maps is None:
             failures.append((path, str(image)))

@@ -3,10 +3,13 @@ SciPy's removed `imread`/`imresize`/`bytescale`.
 
 `released_preprocess` turns an image into the released network's input and
 `released_postprocess` turns its final map into the PNG main.py writes; `predict
---postprocess released` uses both. Pure numpy: importing this module needs no Keras.
+--postprocess released` uses both, and `display_rgb` for overlays and crops. numpy and
+the light I/O layer: importing this module needs no Keras.
 """
 
 import numpy as np
+
+from asnet_keras.io import to_8bit
 
 INPUT_SIZE = 224  # the released model's fixed input (docs/released_model.md §2.1)
 
@@ -159,3 +162,19 @@ def released_postprocess(saliency, image_size):
         return np.zeros(resized.shape, dtype=np.uint8)
     stretched = (resized / peak * 255).astype(np.int64)
     return bytescale(stretched)
+
+
+def display_rgb(image):
+    """An array `asnet_keras.released.reading.read_image_released` gave, as RGB uint8
+    (H, W, 3), for overlays and crops only.
+
+    Grey is repeated to three channels; 16-bit grey is scaled to 8 bits as the default
+    reader does (`asnet_keras.io.to_8bit`); float grey is min–max stretched. This never
+    feeds the network.
+    """
+    image = to_8bit(image)
+    if image.dtype != np.uint8:
+        image = bytescale(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return image

@@ -63,6 +63,5 @@ from asnet_keras.reporting.figures import (  # noqa: F401
     pr_curves,
     qualitative_examples,
     qualitative_figure,
-    read_image,
     show_figure,
 )

@@ -4,9 +4,8 @@ import os
 from pathlib import Path
 
 from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY as PRED_DIR_OUTPUT
-from asnet_keras.inference.images import ImageReadError
-from asnet_keras.inference.images import read_grey as _read_grey
-from asnet_keras.inference.images import read_image as _read_rgb
+from asnet_keras.inference.images import read_grey
+from asnet_keras.io import ImageReadError, read_image
 from asnet_keras.names import FINAL_OUTPUT as PR_OUTPUT
 from asnet_keras.names import FIXATION_OUTPUT
 from asnet_keras.reporting.paper import load_paper
@@ -43,14 +42,13 @@ def pr_curves(sources, datasets=None, output=PR_OUTPUT):
     return per_dataset, missing
 
 
-def read_image(path, grey=False):
-    """An image file as uint8 (RGB, or grey with ``grey=True``) through the package's one
-    reader (`asnet_keras.inference.images`); None if the file is absent or unreadable, so
-    a figure shows a blank cell instead of failing."""
+def _cell(read, path):
+    """`read(path)` (the package's readers), or None when the file is absent or
+    unreadable, so a figure shows a blank cell instead of failing."""
     if path is None or not os.path.isfile(path):
         return None
     try:
-        return _read_grey(path) if grey else _read_rgb(path)
+        return read(path)
     except ImageReadError:
         return None
 
@@ -83,10 +81,10 @@ def qualitative_examples(source, dataset, data_root=None, n=6, ids=None,
     for sample_id in ids:
         out.append({
             "id": sample_id,
-            "image": read_image(base / "images" / f"{sample_id}.jpg") if base else None,
-            "fixation": read_image(maps / fixation_output / f"{sample_id}.png", grey=True),
-            "saliency": read_image(sal_dir / f"{sample_id}.png", grey=True),
-            "gt": read_image(base / "masks" / f"{sample_id}.png", grey=True) if base else None,
+            "image": _cell(read_image, base / "images" / f"{sample_id}.jpg") if base else None,
+            "fixation": _cell(read_grey, maps / fixation_output / f"{sample_id}.png"),
+            "saliency": _cell(read_grey, sal_dir / f"{sample_id}.png"),
+            "gt": _cell(read_grey, base / "masks" / f"{sample_id}.png") if base else None,
         })
     return out
 

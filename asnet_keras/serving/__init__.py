@@ -18,6 +18,10 @@ Example (no server, through FastAPI's test client):
     ...     png = client.post("/predict", files={"image": open("photo.jpg", "rb")}).content
 """
 
+# First, before anything loads cv2: OpenCV's own pixel limit is set as it loads
+# (docs/data_integrity.md §7).
+import asnet_keras.io.decoding  # noqa: F401
+
 
 def create_app(model, **options):
     """`asnet_keras.serving.app.create_app` (imported lazily: FastAPI is only needed here)."""

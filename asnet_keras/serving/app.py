@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from asnet_keras.inference import cropping
 from asnet_keras.inference.maps import MAP_KINDS, MapPipeline, output_names
+from asnet_keras.io import check_max_pixels
 from asnet_keras.released.reading import decode_released
 from asnet_keras.serving.batcher import MicroBatcher
 from asnet_keras.serving.engine import (
@@ -106,8 +107,9 @@ class Service:
                  max_batch=DEFAULT_MAX_BATCH, batch_wait_ms=DEFAULT_BATCH_WAIT_MS,
                  max_pixels=DEFAULT_MAX_PIXELS, max_upload_bytes=DEFAULT_MAX_UPLOAD_MB << 20,
                  warm_up=True):
-        if int(max_pixels) < 1 or int(max_upload_bytes) < 1:
-            raise ValueError("max_pixels and max_upload_bytes must be at least 1")
+        if int(max_upload_bytes) < 1:
+            raise ValueError("max_upload_bytes must be at least 1")
+        max_pixels = check_max_pixels(max_pixels, "--max-pixels")  # docs/data_integrity.md §7
         self.pipeline = MapPipeline(model, input_size=input_size, postprocess=postprocess)
         self.batcher = MicroBatcher(self.pipeline.forward, max_batch=max_batch,
                                     max_wait_ms=batch_wait_ms)
@@ -199,7 +201,7 @@ class Service:
         if self.pipeline.postprocess == "released":
             # main.py's reading: grey stays 2-D, stretched by `prepare`
             # (docs/released_pipeline.md §2); `decode_upload` has validated the bytes
-            network_image = decode_released(bytes(data))
+            network_image = decode_released(bytes(data), self.max_pixels)
         return image, self.pipeline.prepare(network_image)
 
     def check_map(self, kind):

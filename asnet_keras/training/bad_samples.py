@@ -30,7 +30,7 @@ import json
 import os
 import re
 
-from asnet_keras import atomic_files
+from asnet_keras.io import atomic_files
 from asnet_keras.data import file_checks
 from asnet_keras.data import verification as verify_data
 

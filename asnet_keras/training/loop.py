@@ -38,8 +38,8 @@ import math
 import os
 import time
 
-from asnet_keras import atomic_files
 from asnet_keras.data.layout import check_prepared
+from asnet_keras.io import atomic_files
 from asnet_keras.training import bad_samples, run_lock
 from asnet_keras.training.config import (
     MAX_EPOCHS,

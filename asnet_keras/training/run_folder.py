@@ -20,7 +20,7 @@ import json
 import math
 import os
 
-from asnet_keras import atomic_files
+from asnet_keras.io import atomic_files
 from asnet_keras.training.bad_samples import HISTORY_COLUMN
 
 RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.h5", "last.weights.h5")

@@ -16,7 +16,7 @@ authors' notice says, each counted in ``meta.json`` under ``repairs``:
 
 from pathlib import Path
 
-import cv2
+from asnet_keras.io import ImageError, probe_file
 
 from ..archives import LayoutError
 from ..common import by_stem, files_in, pair
@@ -34,10 +34,14 @@ TE_DELETED = ("ILSVRC2012_test_00036002", "sun_bcogaqperiljqupq")
 
 
 def _size(path: Path):
-    """(H, W) of an image file, or None if OpenCV cannot read it (left to the normal
-    checks, which reject it by name)."""
-    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    return None if a is None else a.shape[:2]
+    """(H, W) of an image file from its header, or None if the header cannot be read
+    (left to the normal checks, which reject the file by name)."""
+    try:
+        with open(path, "rb") as f:
+            header = probe_file(f)
+    except (OSError, ImageError):
+        return None
+    return header.height, header.width
 
 
 def _repair_tr(mask_dir: Path, masks: dict, report) -> None:

@@ -47,7 +47,9 @@ def test_unreadable_image_is_rejected_by_name(ecssd, tmp_path):
     F.write(ecssd / "images" / "0003.jpg", b"this is not an image")
     F.write(ecssd / "ground_truth_mask" / "0003.png", F.png_bytes(F.mask_array()))
     rep = prep("ecssd", ecssd, tmp_path)
-    assert rejected(rep) == {("images/0003.jpg", "unreadable (OpenCV cannot decode it)")}
+    assert rejected(rep) == {("images/0003.jpg", "not an image: the bytes start like no JPEG, "
+                              "PNG, BMP, TIFF or WebP file (first bytes 74 68 69 73 20 69 73 "
+                              "20)")}
     out = tmp_path / "data/ecssd/test"
     assert (out / "list.txt").read_text() == "0001\n0002\n"
     assert not (out / "masks/0003.png").exists()  # nothing of a rejected sample is written
@@ -107,7 +109,7 @@ def test_exit_status_is_nonzero_on_rejects_unless_allowed(ecssd, tmp_path, capsy
     args = ["ecssd", "--src", str(ecssd), "--dst", str(tmp_path / "data"), "-q"]
     assert main(args) == 1
     out = capsys.readouterr()
-    assert "images/0003.jpg: unreadable" in out.err
+    assert "images/0003.jpg: not an image" in out.err
     header = [l for l in out.out.splitlines() if l.startswith("dataset")][0]
     assert header.split() == ["dataset", "split", "images", "masks", "fixation", "maps", "rejected",
                               "fixmap", "source"]

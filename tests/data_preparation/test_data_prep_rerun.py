@@ -5,6 +5,7 @@ import pytest
 
 import data_prep.prepared as prepared
 import tests.support.data_prep_fixtures as F
+from asnet_keras.io.atomic_files import TMP_PREFIX
 from data_prep.runner import prepare
 from tests.support.helpers import file_contents
 
@@ -32,23 +33,23 @@ def clean(raw, tmp_path_factory):
 @pytest.mark.parametrize("stop_after", [0, 1, 4, 7])
 def test_interrupted_then_rerun_equals_clean_run(raw, clean, tmp_path, monkeypatch, stop_after):
     calls = {"n": 0}
-    real = prepared.atomic_write_bytes
+    real = prepared.write_if_changed
 
     def interrupted(path, data):
         if calls["n"] == stop_after:
             # die in the middle of writing: half the bytes in the temporary file
-            tmp = path.with_name(f".{path.name}.tmp-data_prep-99999")
+            tmp = path.with_name(f"{TMP_PREFIX}99999-{path.name}")  # a dead writer's
             tmp.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(data[: len(data) // 2])
             raise KeyboardInterrupt
         calls["n"] += 1
         return real(path, data)
 
-    monkeypatch.setattr(prepared, "atomic_write_bytes", interrupted)
+    monkeypatch.setattr(prepared, "write_if_changed", interrupted)
     with pytest.raises(KeyboardInterrupt):
         prepare("dut-omron", raw, tmp_path, quiet=True)
     assert not (tmp_path / "dut-omron" / "meta.json").exists()
-    monkeypatch.setattr(prepared, "atomic_write_bytes", real)
+    monkeypatch.setattr(prepared, "write_if_changed", real)
     # an extraction that was cut short leaves only a .partial folder, which is redone
     partial = tmp_path / ".extract" / "dut-omron" / "DUT-OMRON-eye-fixations.zip.partial"
     partial.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,9 @@ import tests.support.data_prep_fixtures as F
 from data_prep.__main__ import main
 from data_prep.fixations import (FixationTable, density_fc8, density_sigma, point_map,
                                  sigma_fc8, to_points)
-from data_prep.io import atomic_write_bytes, binarise, inspect_jpeg
+from asnet_keras.io import probe
+from asnet_keras.io.atomic_files import write_if_changed
+from data_prep.io import binarise
 from data_prep.runner import find_raw
 
 
@@ -64,10 +66,10 @@ def test_binarise_is_value_at_least_128():
     assert binarise(np.array([[0, 255]], np.uint8))[1] is False
 
 
-def test_inspect_jpeg_reports_baseline_and_components():
-    info = inspect_jpeg(F.jpeg_bytes(F.rgb_image(0)))
-    assert (info["sof"], info["components"], info["precision"], info["truncated"]) == (0, 3, 8, False)
-    assert inspect_jpeg(F.jpeg_bytes(F.rgb_image(0)[:, :, 0]))["components"] == 1
+def test_jpeg_header_reports_baseline_and_components():
+    info = probe(F.jpeg_bytes(F.rgb_image(0))).details
+    assert (info["sof"], info["components"], info["precision"]) == (0, 3, 8)
+    assert probe(F.jpeg_bytes(F.rgb_image(0)[:, :, 0])).details["components"] == 1
 
 
 def test_fixation_table_keys_dtypes_and_order():
@@ -86,9 +88,9 @@ def test_fixation_table_keys_dtypes_and_order():
 
 def test_atomic_write_skips_identical_bytes(tmp_path):
     p = tmp_path / "sub" / "f.bin"
-    assert atomic_write_bytes(p, b"abc") is True
-    assert atomic_write_bytes(p, b"abc") is False
-    assert atomic_write_bytes(p, b"abcd") is True and p.read_bytes() == b"abcd"
+    assert write_if_changed(p, b"abc") is True
+    assert write_if_changed(p, b"abc") is False
+    assert write_if_changed(p, b"abcd") is True and p.read_bytes() == b"abcd"
     assert [q.name for q in p.parent.iterdir()] == ["f.bin"]
 
 
@@ -127,13 +129,15 @@ def test_help_names_every_dataset(capsys):
 
 
 def test_data_prep_imports_no_keras_tensorflow_and_only_the_light_asnet_layer():
+    # data_prep may import only the package's light bottom layer: names and io
     import subprocess
     import sys
-    light = ("asnet_keras", "asnet_keras.names")
-    code = ("import sys, data_prep.__main__, data_prep.runner, data_prep.synthetic; "
-            "bad = [m for m in sys.modules "
-            "if m.split('.')[0] in ('keras', 'tensorflow') "
-            f"or m.split('.')[0] == 'asnet_keras' and m not in {light!r}]; "
+    code = ("import sys, data_prep.__main__, data_prep.runner, data_prep.synthetic, "
+            "data_prep.io, asnet_keras.io; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow') "
+            "or m.startswith('asnet_keras') and m not in "
+            "('asnet_keras', 'asnet_keras.names', 'asnet_keras.io') "
+            "and not m.startswith('asnet_keras.io.')]; "
             "print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -115,7 +115,7 @@ def test_bad_maps_are_refused():
 
 def test_predict_crop_writes_crops_beside_the_maps(model_path, tmp_path, capsys):
     from asnet_keras import predict
-    from asnet_keras.inference import images as inference
+    from asnet_keras.io import read_image
 
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (48, 90, 3), dtype=np.uint8)
@@ -125,7 +125,7 @@ def test_predict_crop_writes_crops_beside_the_maps(model_path, tmp_path, capsys)
                            "--crop", "16:9,1:1", "--quiet"])
     assert status == 0
     saliency = cv2.imread(str(out / "saliency" / "wide.png"), cv2.IMREAD_GRAYSCALE)
-    rgb = inference.read_image(tmp_path / "wide.png")
+    rgb = read_image(tmp_path / "wide.png")
     index = json.loads((out / "crops.json").read_text())
     entries = index[str(tmp_path / "wide.png")]
     for aspect, entry in zip(("16:9", "1:1"), entries):

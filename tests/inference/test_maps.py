@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from asnet_keras.inference import prediction
-from asnet_keras.inference.images import read_image
 from asnet_keras.inference.maps import MapPipeline, model_input_size, predict_maps
+from asnet_keras.io import read_image
 
 SIZE = 32  # the conftest model's input side
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from asnet_keras import predict
+from asnet_keras import io as image_io
 from asnet_keras.inference import images as inference
 from asnet_keras.inference import prediction
 
@@ -29,14 +30,14 @@ def images(tmp_path):
 
 def test_read_image_gives_rgb_uint8_for_grey_colour_and_rgba(images):
     folder, sizes = images
-    grey = inference.read_image(folder / "grey.png")
+    grey = image_io.read_image(folder / "grey.png")
     assert grey.shape == (37, 53, 3) and grey.dtype == np.uint8
     assert (grey[..., 0] == grey[..., 2]).all()
-    rgba = inference.read_image(folder / "rgba.png")
+    rgba = image_io.read_image(folder / "rgba.png")
     expected = cv2.imread(str(folder / "rgba.png"), cv2.IMREAD_UNCHANGED)[:, :, 2::-1]
     np.testing.assert_array_equal(rgba, expected)  # alpha dropped, BGR → RGB
-    with pytest.raises(inference.ImageReadError, match="broken.jpg"):
-        inference.read_image(folder / "broken.jpg")
+    with pytest.raises(image_io.ImageReadError, match="broken.jpg"):
+        image_io.read_image(folder / "broken.jpg")
 
 
 def test_predict_writes_maps_at_image_size_and_reports_corrupt_file(model_path, images,
@@ -67,7 +68,7 @@ def test_predict_maps_equal_the_inference_pipeline(model_path, images, tmp_path)
     written, failures = prediction.predict_files(model, [str(folder / "colour.jpg")],
                                               str(tmp_path), progress=False)
     assert failures == []
-    image = inference.read_image(folder / "colour.jpg")
+    image = image_io.read_image(folder / "colour.jpg")
     outputs = model.predict_on_batch(inference.resize_to_input(image, 32)[None])
     expected = np.rint(255 * np.clip(cv2.resize(outputs[-1][0, ..., 0], (45, 61)), 0, 1))
     saved = cv2.imread(written[0][1]["saliency"], cv2.IMREAD_GRAYSCALE)
@@ -95,3 +96,30 @@ def test_missing_input_and_missing_weights_are_usage_errors(tmp_path, capsys):
     assert predict.main([str(tmp_path / "a.png"), "--weights", str(tmp_path / "none.keras"),
                          "--out", str(tmp_path / "o")]) == 2
     assert "none.keras: no such model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("postprocess", ["default", "released"])
+def test_an_image_over_max_pixels_is_named_and_skipped_until_the_flag_is_raised(
+        model_path, tmp_path, capsys, postprocess):
+    # docs/data_integrity.md §7: 60 × 50 = 3,000 px of 16-bit RGB decode to 18,000 bytes;
+    # --max-pixels 4,000 allows 3,000 px but 4 × 4,000 = 16,000 bytes; 4,500 allows both.
+    import tests.support.image_files as image_files
+
+    big = tmp_path / "big.png"
+    big.write_bytes(image_files.flat_png(60, 50, 16, 2))
+    cv2.imwrite(str(tmp_path / "small.png"), np.zeros((8, 8, 3), np.uint8))
+    args = [str(big), str(tmp_path / "small.png"), "--weights", model_path, "--quiet",
+            "--postprocess", postprocess]
+    assert predict.main([*args, "--out", str(tmp_path / "a"), "--max-pixels", "2000"]) == 1
+    err = capsys.readouterr().err
+    assert f"{big}: cannot read this image (image too large: 60 × 50 = 3,000 pixels, the limit " \
+           "is 2,000 (--max-pixels)" in err
+    assert (tmp_path / "a" / "saliency" / "small.png").is_file()  # the others are written
+    assert predict.main([*args, "--out", str(tmp_path / "b"), "--max-pixels", "4000"]) == 1
+    assert "decodes to 18,000 bytes, the limit is 4 bytes per pixel × 4,000" in \
+        capsys.readouterr().err
+    assert predict.main([*args, "--out", str(tmp_path / "c"), "--max-pixels", "4500"]) == 0
+    saved = cv2.imread(str(tmp_path / "c" / "saliency" / "big.png"), cv2.IMREAD_UNCHANGED)
+    assert saved.shape == (50, 60)
+    assert predict.main([*args, "--out", str(tmp_path / "d"), "--max-pixels", "0"]) == 2
+    assert "--max-pixels 0: pass 1 to" in capsys.readouterr().err

@@ -18,8 +18,10 @@ import pytest
 from PIL import Image  # installed with matplotlib, a project requirement
 
 from asnet_keras import predict
+from asnet_keras import io as image_io
 from asnet_keras.inference import images as inference
-from asnet_keras.released.reading import decode_released, display_rgb, read_image_released
+from asnet_keras.inference.released_processing import display_rgb
+from asnet_keras.released.reading import decode_released, read_image_released
 
 
 SIZE = 32  # the released graph builds at any multiple of 16 from 32; main.py used 224
@@ -265,7 +267,7 @@ def test_kinds_main_py_fails_on_are_read_without_alpha(kinds, name):
         np.testing.assert_array_equal(ours, arrays["grey16"])
         np.testing.assert_array_equal(ours >> 8, pillow[..., 0])
     elif name == "cmyk.jpg":  # OpenCV's CMYK → RGB, as the default pipeline
-        np.testing.assert_array_equal(ours, inference.read_image(files[name]))
+        np.testing.assert_array_equal(ours, image_io.read_image(files[name]))
     else:  # RGBA: alpha dropped
         np.testing.assert_array_equal(ours, pillow[..., :3])
 
@@ -276,9 +278,9 @@ def test_truncated_and_broken_files_are_refused_by_name(kinds, tmp_path):
         data = f.read()
     cut = tmp_path / "cut.png"
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(inference.ImageReadError, match=r"cut\.png.*truncated PNG"):
+    with pytest.raises(image_io.ImageReadError, match=r"cut\.png.*truncated PNG"):
         read_image_released(cut)
-    with pytest.raises(inference.ImageReadError, match="nothing.jpg"):
+    with pytest.raises(image_io.ImageReadError, match="nothing.jpg"):
         read_image_released(tmp_path / "nothing.jpg")
     with pytest.raises(ValueError, match="empty file"):
         decode_released(b"")
@@ -296,7 +298,7 @@ def test_default_pipeline_never_stretches_grey(kinds):
     # The paper pipeline (docs/released_pipeline.md §5): grey → three equal channels,
     # levels kept (60…190), and the resize cannot leave that range.
     files, _ = kinds
-    image = inference.read_image(files["grey.png"])
+    image = image_io.read_image(files["grey.png"])
     assert image.shape[2] == 3 and (image[..., 0] == image[..., 2]).all()
     assert (image.min(), image.max()) == (60, 190)
     network_input = inference.resize_to_input(image, SIZE)

@@ -21,7 +21,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import asnet_keras  # noqa: E402
 from asnet_keras.inference import cropping, prediction as predict  # noqa: E402
-from asnet_keras.inference import images as inference  # noqa: E402
+import tests.support.image_files as image_files  # noqa: E402
+from asnet_keras.io import read_image  # noqa: E402
 from asnet_keras.serving import batcher as batching  # noqa: E402
 from asnet_keras.serving.app import STATIC_DIR, create_app  # noqa: E402
 from asnet_keras.serving.engine import map_statistics  # noqa: E402
@@ -154,7 +155,7 @@ def test_predict_json_by_accept_header_and_parameter(client, images, predicted):
                          files=upload(folder, "colour.jpg")).json()
     assert result["image"]["format"] == "png"
     shown = png_array(base64.b64decode(result["image"]["base64"]))[..., ::-1]
-    np.testing.assert_array_equal(shown, inference.read_image(folder / "colour.jpg"))
+    np.testing.assert_array_equal(shown, read_image(folder / "colour.jpg"))
     # Accept: image/png (or nothing) gives the PNG.
     response = client.post("/predict", files=upload(folder, "colour.jpg"),
                            headers={"Accept": "image/png"})
@@ -203,7 +204,7 @@ def test_crop_box_equals_brute_force(client, images, predicted, aspect, scale, s
 
 def test_crop_on_fixation_map_and_as_image(client, images, predicted):
     folder, _ = images
-    rgb = inference.read_image(folder / "colour.jpg")
+    rgb = read_image(folder / "colour.jpg")
     result = client.post("/crop?aspect=1:1&map=fixation&include_image=true",
                          files=upload(folder, "colour.jpg")).json()
     box = cropping.crop_box(predicted["colour.jpg"]["fixation"], "1:1")
@@ -321,6 +322,16 @@ BAD_UPLOADS = {
                         "6,400 pixels"),
     "huge header": (dict(files={"image": ("a.png", png_header_only(100_000, 100_000),
                                           "image/png")}), 413, "image too large"),
+    # docs/serving.md §6: refused from the header, before any decoder runs
+    "stray bytes before the JPEG frame": (dict(files={"image": ("a.jpg", image_files.jpeg_header(
+        100, 100, before_frame=b"\0\x11"), "image/jpeg")}), 413, "100 × 100 = 10,000 pixels"),
+    "16-bit RGB over the byte limit": (dict(files={"image": ("a.png", image_files.flat_png(
+        60, 60, 16, 2), "image/png")}), 413, "decodes to 21,600 bytes, the limit is 4 bytes per "
+        "pixel × 5,000 = 20,000"),
+    "PPM": (dict(files={"image": ("a.ppm", image_files.ppm(20, 20), "image/x-portable-pixmap")}),
+            415, r"not an image format read here \(PNM"),
+    "Radiance HDR": (dict(files={"image": ("a.hdr", image_files.radiance_hdr(80, 60),
+                                           "image/vnd.radiance")}), 415, "Radiance HDR"),
     "too many bytes": (dict(files={"image": ("a.bin", b"\0" * (MAX_UPLOAD + 1), "image/png")}),
                        413, "upload too large"),
     "wrong field": (dict(files={"file": ("a.jpg", good_jpeg(), "image/jpeg")}), 400,
@@ -332,6 +343,24 @@ BAD_UPLOADS = {
     "no upload at all": (dict(), 400, "unsupported Content-Type"),
     "JSON body": (dict(json={"image": "x"}), 400, "unsupported Content-Type"),
 }
+
+
+def test_a_16_bit_grey_png_within_the_byte_limit_is_answered(client):
+    # 60 × 60 = 3,600 px at 2 bytes: 7,200 bytes ≤ 4 × 5,000 (docs/serving.md §6)
+    png = image_files.flat_png(60, 60, 16, 0)
+    response = client.post("/predict", files={"image": ("a.png", png, "image/png")})
+    assert response.status_code == 200, response.text
+    assert (response.headers["X-Image-Width"], response.headers["X-Image-Height"]) == ("60", "60")
+
+
+def test_max_pixels_beyond_opencvs_own_limit_is_a_usage_error(model_and_path, capsys):
+    from asnet_keras import serve
+    from asnet_keras.io import decoding
+
+    _, path = model_and_path
+    too_many = str(decoding.OPENCV_MAX_PIXELS + 1)
+    assert serve.main(["--weights", path, "--max-pixels", too_many]) == 2
+    assert f"--max-pixels {int(too_many):,}: pass 1 to" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", list(BAD_UPLOADS))

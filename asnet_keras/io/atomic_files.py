@@ -8,8 +8,8 @@ exhausted (`EDQUOT`) or a file-size limit is hit (`EFBIG`) half-way, the previou
 version of the file stays as it was; the temporary file is removed and the failure
 becomes one `OutputWriteError` whose message names the file, the reason and the free
 space left, so the command can stop with that message and be re-run once space is
-freed. `data_prep` (which must not import this package) does the same in
-`data_prep.io.atomic_write_bytes`.
+freed. `data_prep` writes the prepared tree with `write_if_changed`, which also skips a
+file that already holds exactly the bytes to write.
 
 Pure Python: TensorFlow and Keras are used only when a caller passes their objects.
 
@@ -195,6 +195,26 @@ def atomic_write_bytes(path, data, fsync=False):
     with atomic_output(path, fsync=fsync) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)
+
+
+def write_if_changed(path, data, fsync=False):
+    """Write `data` to `path` (completely or not at all, creating its folder) unless the
+    file already holds exactly these bytes; True if it was (re)written, False if it was
+    verified identical and left alone (how a re-run of `data_prep` checks its output)."""
+    path = os.fspath(path)
+    try:
+        if os.path.getsize(path) == len(data):
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    return False
+    except FileNotFoundError:
+        pass
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    except OSError as error:
+        raise as_write_error(path, error) from error
+    atomic_write_bytes(path, data, fsync=fsync)
+    return True
 
 
 def atomic_write_text(path, text, fsync=False):

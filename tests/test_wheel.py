@@ -22,6 +22,8 @@ import zipfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What `python -m build` reads: the project files and the two packages.
+BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE", "asnet_keras", "data_prep")
 # The console script that predicts, as a command line prefix.
 PREDICT_COMMAND = ["asnet-predict"]
 # Import names of what the extras other than `cpu` install: none is in the core install.
@@ -45,20 +47,31 @@ def run(command, cwd, env, timeout=900):
 
 
 def source_copy(folder):
-    """The checkout's files that git knows or would add (no build leftovers: setuptools
-    would take an old `*.egg-info/SOURCES.txt` into the sdist) copied into `folder`."""
-    listing = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                  cwd=REPO, env=os.environ).stdout
-    for name in filter(None, listing.split("\0")):
-        if os.path.isfile(os.path.join(REPO, name)):
-            os.makedirs(os.path.join(folder, os.path.dirname(name)), exist_ok=True)
-            shutil.copy2(os.path.join(REPO, name), os.path.join(folder, name))
+    """The build inputs copied into `folder`, without build leftovers (setuptools would
+    take an old `*.egg-info/SOURCES.txt` into the sdist): the files git knows or would
+    add, or, outside a git checkout, BUILD_INPUTS without caches."""
+    if os.path.exists(os.path.join(REPO, ".git")):  # a folder, or a file in a worktree
+        listing = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                       "--", *BUILD_INPUTS], cwd=REPO, env=os.environ).stdout
+        for name in filter(None, listing.split("\0")):
+            if os.path.isfile(os.path.join(REPO, name)):
+                os.makedirs(os.path.join(folder, os.path.dirname(name)), exist_ok=True)
+                shutil.copy2(os.path.join(REPO, name), os.path.join(folder, name))
+        return folder
+    for name in BUILD_INPUTS:
+        source = os.path.join(REPO, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, os.path.join(folder, name), ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            shutil.copy2(source, os.path.join(folder, name))
     return folder
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """(sdist path, wheel path): `python -m build` of this checkout, as `make dist` runs it."""
+    """(source copy, sdist path, wheel path): `python -m build` of this checkout, as
+    `make dist` runs it."""
     pytest.importorskip("build", reason="build is not installed (the dev extra: make setup)")
     source = source_copy(tmp_path_factory.mktemp("source"))
     out = tmp_path_factory.mktemp("dist")
@@ -66,7 +79,7 @@ def built(tmp_path_factory):
         env=os.environ)
     (sdist,) = out.glob("asnet_keras-*.tar.gz")
     (wheel,) = out.glob("asnet_keras-*-py3-none-any.whl")
-    return sdist, wheel
+    return source, sdist, wheel
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +93,14 @@ def core_venv(built, tmp_path_factory):
     run([sys.executable, "-m", "venv", str(venv)], cwd=folder, env=env)
     # --no-compile: Python compiles what it imports when it imports it (halves the time).
     run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile",
-         "-c", os.path.join(REPO, "requirements", "lock-cpu.txt"), f"{built[1]}[cpu]"],
+         "-c", os.path.join(REPO, "requirements", "lock-cpu.txt"), f"{built[2]}[cpu]"],
         cwd=folder, env=env)
     return folder, env
 
 
 @pytest.mark.slow
 def test_the_wheel_and_sdist_hold_the_package_data_and_the_license(built):
-    sdist, wheel = built
+    source, sdist, wheel = built
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         version = project_version()
@@ -97,10 +110,9 @@ def test_the_wheel_and_sdist_hold_the_package_data_and_the_license(built):
     # Every file of the package folders that is not Python source is package data: the
     # service's page, the paper's numbers, ... all must be in the wheel.
     for package in ("asnet_keras", "data_prep"):
-        for folder, dirs, files in os.walk(os.path.join(REPO, package)):
-            dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for folder, dirs, files in os.walk(os.path.join(source, package)):
             for file in files:
-                path = os.path.relpath(os.path.join(folder, file), REPO).replace(os.sep, "/")
+                path = os.path.relpath(os.path.join(folder, file), source).replace(os.sep, "/")
                 if package == "data_prep" and not file.endswith(".py"):
                     continue  # data_prep/README.md is documentation, not data
                 assert path in names, f"{path} is not in the wheel"

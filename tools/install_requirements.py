@@ -10,11 +10,13 @@ runs this script:
 
 1. when switching builds, uninstall the other one (`tensorflow-cpu` and `tensorflow` hold
    the same files: both installed would break each other);
-2. `pip install --no-deps -r requirements/lock-<device>.txt`: the exact versions `make
-   lock` resolved from pyproject.toml's ranges for the `dev` extra (every extra but torch,
-   and the test tools) with `cpu` (tensorflow-cpu==V) or `gpu` (tensorflow[and-cuda]==V,
-   the same V). `--no-deps`: the lock is complete, and nothing unlisted comes in (tf_keras
-   names `tensorflow`, which the CPU lock leaves out on purpose: docs/packaging.md §2);
+2. `pip install --no-compile --no-deps -r requirements/lock-<device>.txt`: the exact
+   versions `make lock` resolved from pyproject.toml's ranges for the `dev` extra (every
+   extra but torch, and the test tools) with `cpu` (tensorflow-cpu==V) or `gpu`
+   (tensorflow[and-cuda]==V, the same V). `--no-deps`: the lock is complete, and nothing
+   unlisted comes in (tf_keras names `tensorflow`, which the CPU lock leaves out on
+   purpose: docs/packaging.md §2). `--no-compile`: Python compiles each module when it
+   is first imported, instead of pip compiling all of them (docs/packaging.md §6);
 3. `pip install --no-deps -e .` (this package, editable).
 
 With `--dry-run` it prints the device it chose, why, and the commands, one per line
@@ -83,7 +85,8 @@ def plan(device, python=None, *, editable=True, quiet=True, root=ROOT):
     other = BUILD["gpu" if device == "cpu" else "cpu"]
     if installed(other):
         commands.append(pip + ["uninstall", "--yes", *q, other])
-    commands.append(pip + ["install", *q, "--no-deps", "-r", lock_file(device, root)])
+    commands.append(pip + ["install", *q, "--no-compile", "--no-deps", "-r",
+                           lock_file(device, root)])
     if editable:
         commands.append(pip + ["install", *q, "--no-deps", "-e", root])
     return commands

@@ -55,10 +55,11 @@ def test_the_core_imports_and_its_commands_start_without_any_extra():
         from asnet_keras.training.loop import train
         from asnet_keras.evaluation.api import evaluate_model
         import asnet_keras.train, asnet_keras.evaluate, asnet_keras.predict, asnet_keras.export
-        import asnet_keras.verify_data, asnet_keras.demo, asnet_keras.serve
-        import asnet_keras.notebooks, data_prep.__main__
+        import asnet_keras.commands.export, asnet_keras.verify_data, asnet_keras.demo
+        import asnet_keras.serve, asnet_keras.notebooks, data_prep.__main__
         for command in (asnet_keras.train, asnet_keras.evaluate, asnet_keras.predict,
-                        asnet_keras.verify_data, asnet_keras.serve, asnet_keras.notebooks):
+                        asnet_keras.commands.export, asnet_keras.verify_data,
+                        asnet_keras.serve, asnet_keras.notebooks):
             command.build_parser().format_help()
         print("backend", devices.describe(gpus=[])["backend"])
         print("version", asnet_keras.__version__ == data_prep.__version__)

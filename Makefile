@@ -20,13 +20,23 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Which TensorFlow build `make setup` installs: auto (the GPU build when nvidia-smi lists a
 # GPU), cpu or gpu (tools/install_requirements.py; README "Install").
 DEVICE ?= auto
+# The pinned versions make setup installs: requirements/lock-$(device).txt, resolved by
+# pip-compile (pip-tools, with pip's resolver) from pyproject.toml's ranges for the dev
+# extra, on this Python (docs/packaging.md §2). LOCK_ARGS=--upgrade takes the newest versions
+# the ranges allow instead of keeping the current pins.
+LOCKS := requirements/lock-cpu.txt requirements/lock-gpu.txt
+LOCK_ARGS ?=
+# --unsafe-package leaves a package out of the file: this project (the dev extra names its
+# other extras), and, in the CPU lock, the GPU build tf_keras asks for.
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --strip-extras \
+        --no-emit-index-url --no-emit-find-links --extra dev --unsafe-package asnet-keras $(LOCK_ARGS)
 # The optional PyTorch backend (`make setup-torch`); 2.13.0's CPU wheel on Linux x86-64.
 TORCH ?= torch==2.13.0
 # The tests that run under every Keras backend: model, layers, losses (README "Other backends").
 BACKEND_TESTS ?= tests/model tests/layers
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-torch test test-fast test-jax test-jax-all test-torch demo data synthetic \
+.PHONY: help setup lock dist setup-torch test test-fast test-jax test-jax-all test-torch demo data synthetic \
         verify-data train eval predict export convert-released ablation notebooks bench \
         bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
         serve setup-browser test-browser bench-serve bench-head
@@ -36,14 +46,23 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 28
 	@echo "Variables: DATA=$(DATA) OUT=$(OUT) RESULTS=$(RESULTS) ABLATION=$(ABLATION) WEIGHTS=$(WEIGHTS) RAW=<raw downloads> ARGS=<extra flags>"
 
-setup: ## Create .venv, install the requirements with TensorFlow's CPU or GPU build (DEVICE=auto|cpu|gpu)
+setup: ## Create .venv with the locked versions: every extra but torch, test tools, TensorFlow's CPU or GPU build (DEVICE=auto|cpu|gpu)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) tools/install_requirements.py --device $(DEVICE)
 	touch $(STAMP)
 
-$(STAMP): requirements.txt requirements-cpu.txt requirements-gpu.txt pyproject.toml tools/install_requirements.py
+$(STAMP): $(LOCKS) pyproject.toml tools/install_requirements.py
 	$(MAKE) --no-print-directory setup
+
+lock: ## Re-resolve requirements/lock-{cpu,gpu}.txt from pyproject.toml (LOCK_ARGS=--upgrade: newest allowed)
+	@$(PY) -m piptools compile --version >/dev/null 2>&1 || { echo "make lock needs pip-tools in $(VENV): run make setup"; exit 2; }
+	$(LOCK) --extra cpu --unsafe-package tensorflow -o requirements/lock-cpu.txt pyproject.toml
+	$(LOCK) --extra gpu -o requirements/lock-gpu.txt pyproject.toml
+
+dist: $(STAMP) ## Build the sdist and the wheel into dist/ (python -m build)
+	rm -rf dist build asnet_keras.egg-info  # setuptools would reuse an old file list
+	$(PY) -m build --outdir dist .
 
 setup-torch: $(STAMP) ## Add the optional PyTorch backend to .venv (TORCH=torch==2.13.0)
 	$(PY) -m pip install --quiet "$(TORCH)"
@@ -123,11 +142,10 @@ bench-metrics: $(STAMP) ## Every metric on 1,000 synthetic 400x300 maps
 bench-serve: $(STAMP) ## Service load on 127.0.0.1, batched vs one at a time, 4 and 16 clients (ARGS="--input-size 64 --plot F.png")
 	$(PY) benchmarks/serve_load.py $(ARGS)
 
-setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sudo) and Selenium for the browser test
-	@command -v apt-get >/dev/null || { echo "make setup-browser uses apt-get (Debian/Ubuntu); elsewhere install Chromium, ChromeDriver and 'pip install -r requirements-browser.txt'"; exit 2; }
+setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sudo) for the browser test (make setup installs Selenium)
+	@command -v apt-get >/dev/null || { echo "make setup-browser uses apt-get (Debian/Ubuntu); elsewhere install Chromium and ChromeDriver"; exit 2; }
 	$(SUDO) apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
-	$(PY) -m pip install --quiet -r requirements-browser.txt
 
 test-browser: $(STAMP) ## The page in headless Chromium against a running service; screenshot in results/browser/
 	ASNET_REQUIRE_BROWSER=1 ASNET_BROWSER_SCREENSHOT=$(BROWSER_SHOT) $(PY) -m pytest -p no:xdist -s -rs tests/serving/test_serve_browser.py $(PYTEST_ARGS)
@@ -136,5 +154,5 @@ bench-verify-data: $(STAMP) ## Cost of the data verification before training (qu
 	$(PY) benchmarks/verify_data.py --modes quick,full $(ARGS)
 
 clean: ## Remove caches and demo output (keeps .venv, data and runs)
-	rm -rf .pytest_cache demo_out executed_notebooks
+	rm -rf .pytest_cache demo_out executed_notebooks build dist
 	find . -name __pycache__ -type d -prune -not -path "./.venv/*" -exec rm -rf {} +

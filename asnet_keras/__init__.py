@@ -27,14 +27,37 @@ Layout (each sub-package's docstring says more):
     metrics/     fixation and salient-object metrics (numpy only)
     reporting/   the paper's tables beside ours, figures (the notebooks' support)
     devices.py   the Keras backend and devices a run uses, and the GPU warning
+    extras.py    which extra installs an optional dependency (`MissingExtra` says so)
     train.py, evaluate.py, predict.py, convert_released.py, demo.py, ablation.py,
     notebooks.py, commands/export.py: the command-line entry points (`python -m
     asnet_keras.X`)
 """
 
 import importlib
+import importlib.metadata
+import os
+import re
 
-__version__ = "0.1.0"
+
+def _version():
+    """The version pyproject.toml holds: from the installed package's metadata, or, when
+    the package runs from a checkout without being installed (PYTHONPATH), read from that
+    checkout's pyproject.toml; "0+unknown" when neither is there (docs/packaging.md §4)."""
+    try:
+        return importlib.metadata.version("asnet-keras")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    pyproject = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "pyproject.toml")
+    try:
+        with open(pyproject, encoding="utf-8") as file:
+            match = re.search(r'^version = "([^"]+)"$', file.read(), re.MULTILINE)
+    except OSError:
+        match = None
+    return match.group(1) if match else "0+unknown"
+
+
+__version__ = _version()
 
 _LAZY = {
     # the model

@@ -24,7 +24,12 @@ import shutil
 import subprocess
 import sys
 
+from asnet_keras.extras import MissingExtra, requires
+
 _GPU_LINE = re.compile(r"^GPU (?P<index>\d+): (?P<name>.*?)(?: \(UUID: [^)]*\))?$")
+
+# The extra of pyproject.toml that installs each Keras backend (docs/packaging.md §3).
+BACKEND_EXTRA = {"tensorflow": "cpu", "jax": "jax", "torch": "torch"}
 
 # What installs a GPU-capable build of each backend (docs/backends.md §1, §3).
 _GPU_FIX = {
@@ -37,9 +42,19 @@ _GPU_FIX = {
 
 
 def keras_backend():
-    """The Keras backend's name ('tensorflow', 'jax', 'torch', …); imports keras."""
-    import keras
+    """The Keras backend's name ('tensorflow', 'jax', 'torch', …); imports keras.
 
+    Raises:
+        MissingExtra: the backend Keras is set to (KERAS_BACKEND) is not installed; the
+            message names its extra ('cpu', 'jax' or 'torch').
+    """
+    try:
+        import keras  # imports the backend it is set to (KERAS_BACKEND, ~/.keras/keras.json)
+    except ModuleNotFoundError as error:
+        backend = (error.name or "").split(".")[0]
+        if backend in BACKEND_EXTRA:
+            raise MissingExtra(BACKEND_EXTRA[backend], backend) from error
+        raise
     return keras.backend.backend()
 
 
@@ -91,7 +106,8 @@ def backend_devices(backend=None):
             devices.append({"kind": device.device_type, "name": name})
         return tf.__version__, _cpu_first(devices)
     if backend == "jax":
-        import jax
+        with requires("jax"):
+            import jax
 
         devices = []
         for platform_name in ("cpu", None):
@@ -111,7 +127,8 @@ def backend_devices(backend=None):
                     devices.append(entry)
         return jax.__version__, _cpu_first(devices)
     if backend == "torch":
-        import torch
+        with requires("torch"):
+            import torch
 
         devices = [{"kind": "CPU", "name": "cpu"}]
         if torch.cuda.is_available():
@@ -230,16 +247,10 @@ def tensorflow_for_data():
     TensorFlow backend nothing changes.
 
     Raises:
-        ImportError: TensorFlow is not installed, with the command that installs it.
+        MissingExtra: TensorFlow is not installed (the message names the 'cpu' extra).
     """
-    try:
+    with requires("cpu"):  # the input pipeline and the image resize need it on any backend
         import tensorflow as tf
-    except ImportError as error:
-        raise ImportError(
-            f"{error}. The input pipeline and the image resize use TensorFlow whatever the "
-            "Keras backend: install its CPU build with `make setup DEVICE=cpu` or "
-            "`pip install 'tensorflow-cpu==2.21.*'`."
-        ) from None
     if keras_backend() != "tensorflow":
         try:
             tf.config.set_visible_devices([], "GPU")

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.extras import MissingExtra, requires
 
 NOTEBOOKS = (
     "table2_fp_mit1003",
@@ -75,9 +76,11 @@ def execute_notebook(path, out_path, env, timeout=600, kernel_name="python3"):
 
     Returns ``None`` on success, else the error text (the executed part is still written).
     """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    with requires("notebooks"):  # nbclient, nbformat and the kernel: the notebooks extra
+        import ipykernel  # noqa: F401  (the python3 kernel the notebooks run in)
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
@@ -150,7 +153,7 @@ def main(argv=None):
     try:
         outcome = execute_all(args.out, names, args.results, args.ablation, args.data,
                               args.datasets, args.figures, args.timeout, jobs=args.jobs)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, MissingExtra) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = [n for n, e in outcome.items() if e]

@@ -29,6 +29,7 @@ import os
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.extras import MissingExtra, requires
 from asnet_keras.inference.loading import load_asnet, resolve_model_path
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS
@@ -131,12 +132,12 @@ def main(argv=None):
     quiet_tensorflow()
     args = build_parser().parse_args(argv)
     try:
-        import uvicorn
+        with requires("serve"):  # FastAPI and uvicorn: the serve extra, imported when used
+            import uvicorn
 
         from asnet_keras.serving import app as serving_app
-    except ImportError as err:
-        print(f"error: {err.name or err} is not installed; run "
-              "`python -m pip install -r requirements.txt` (or make setup)", file=sys.stderr)
+    except MissingExtra as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
 
     options = app_options(args)

@@ -9,11 +9,12 @@ HKU-IS and DUTS. Everything downstream reads only the prepared tree::
                             fixpts/<id>.png, fixmaps/<id>.png, fixations.npz
 
 Entry point: ``python -m data_prep --help``. The package uses numpy, scipy, h5py,
-OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c; it never imports keras or
-tensorflow. Of ``asnet_keras`` it imports only the light bottom layer: the file and
-folder names of the layout from ``asnet_keras.names``, which the reader
-(``asnet_keras.data.layout``) uses too, and ``asnet_keras.io`` (image headers, decoding
-under pixel limits, atomic writes: docs/data_integrity.md §5, §7); both load no
+OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c, the ``data`` extra; it never
+imports keras or tensorflow. Of ``asnet_keras`` it imports only the light bottom layer:
+the file and folder names of the layout from ``asnet_keras.names``, which the reader
+(``asnet_keras.data.layout``) uses too, ``asnet_keras.io`` (image headers, decoding
+under pixel limits, atomic writes: docs/data_integrity.md §5, §7), ``asnet_keras.extras``
+(which extra a missing package belongs to) and the package version; none loads
 TensorFlow or Keras (tested).
 """
 
@@ -21,7 +22,7 @@ TensorFlow or Keras (tested).
 # (docs/data_integrity.md §7).
 import asnet_keras.io.decoding  # noqa: F401
 
-__version__ = "1.0.0"
+from asnet_keras import __version__  # one version for the distribution (pyproject.toml)
 
 #: Version of the prepared layout written into every ``meta.json``.
 LAYOUT_VERSION = 1

@@ -15,9 +15,10 @@ interrupted extraction is redone, never trusted. macOS and VCS debris (``__MACOS
 ``.zip`` is read with the standard library. ``.rar`` (HKU-IS is distributed as
 ``HKU-IS.rar``, docs/datasets_downloads.md §5) is read by the first of these that works:
 the ``rarfile`` package with one of its tools (``unrar``, ``unar``, ``7z`` with RAR
-support, ``bsdtar``), then the ``libarchive-c`` package (installed by ``make setup``),
-which uses the system libarchive (Debian/Ubuntu package ``libarchive13``, built into
-macOS). If none is available, :class:`ArchiveError` names what to install.
+support, ``bsdtar``), then the ``libarchive-c`` package (the ``data`` extra,
+``pip install 'asnet-keras[data]'``; ``make setup`` installs it), which uses the system
+libarchive (Debian/Ubuntu package ``libarchive13``, built into macOS). If none is
+available, :class:`ArchiveError` names what to install, the extra first.
 
 Besides extraction, a :class:`Source` can list the members of an archive it has not
 extracted yet and read one member into memory (:meth:`Source.pending_members`,
@@ -32,6 +33,8 @@ import shutil
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
+
+from asnet_keras.extras import MissingExtra, requires
 
 from .io import md5_file
 
@@ -184,12 +187,25 @@ class _LibarchiveReader:
         pass
 
 
-#: What to install when no RAR reader works (named in the error message).
-RAR_HELP = ("install a RAR reader: 'pip install libarchive-c' (part of 'make setup'; it uses the "
-            "system libarchive, Debian/Ubuntu package libarchive13: apt-get install libarchive13), "
-            "or 'pip install rarfile' plus one of the tools unrar, unar or bsdtar (Debian: "
-            "apt-get install unrar-free, unar or libarchive-tools); or unpack the archive "
-            "yourself and pass the folder as --src")
+#: The other ways to read a .rar file, named in the error messages.
+RAR_OTHER_WAYS = ("'pip install rarfile' plus one of the tools unrar, unar or bsdtar (Debian: "
+                  "apt-get install unrar-free, unar or libarchive-tools); or unpack the archive "
+                  "yourself and pass the folder as --src")
+
+
+def rar_help() -> str:
+    """What to install when no RAR reader works: the 'data' extra (libarchive-c) when it is
+    missing, the system libarchive when libarchive-c cannot load it, else the other ways."""
+    try:
+        with requires("data"):
+            import libarchive  # noqa: F401  (libarchive-c; the system library loads now)
+    except MissingExtra as missing:
+        return (f"{missing}; its libarchive-c uses the system libarchive (Debian/Ubuntu "
+                f"package libarchive13); or {RAR_OTHER_WAYS}")
+    except Exception:  # libarchive-c is there, the system libarchive is not
+        return ("libarchive-c cannot load the system libarchive (Debian/Ubuntu package "
+                f"libarchive13: apt-get install libarchive13); or {RAR_OTHER_WAYS}")
+    return f"the RAR readers installed here failed; try {RAR_OTHER_WAYS}"
 
 
 def rar_backend() -> tuple[str, object] | None:
@@ -208,7 +224,7 @@ def rar_backend() -> tuple[str, object] | None:
         except Exception:  # RarCannotExec: no unrar/unar/7z/bsdtar on PATH
             pass
     try:
-        import libarchive  # libarchive-c; raises if the shared library is missing
+        import libarchive  # libarchive-c (the data extra); raises if the system library is missing
         return "libarchive", libarchive
     except Exception:
         pass
@@ -222,7 +238,7 @@ def _open(archive: Path):
     if name.endswith(".rar"):
         backend = rar_backend()
         if backend is None:
-            raise ArchiveError(f"{archive}: no RAR reader is available here; {RAR_HELP}")
+            raise ArchiveError(f"{archive}: no RAR reader is available here: {rar_help()}")
         kind, module = backend
         if kind == "libarchive":
             return _LibarchiveReader(archive, module)
@@ -268,7 +284,7 @@ def safe_extract(archive: Path, target: Path) -> Path:
         raise
     except Exception as e:  # a reader failing half-way (tool missing, corrupt data)
         raise ArchiveError(f"{archive}: extraction failed ({type(e).__name__}: {e}); "
-                           + (RAR_HELP if archive.name.lower().endswith(".rar")
+                           + (rar_help() if archive.name.lower().endswith(".rar")
                               else "download it again")) from e
     finally:
         reader.close()

@@ -3,7 +3,7 @@ and (when installed) torch with equal outputs, prediction gives the same maps un
 and the training-step benchmark runs under JAX and torch without TensorFlow.
 
 Each backend runs in its own process (Keras fixes the backend at import). TensorFlow and
-JAX are always tested (both are in requirements.txt); torch when it is installed
+JAX are always tested (make setup installs both); torch when it is installed
 (`make setup-torch`).
 """
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow  # one process per backend
 def available_backends():
     missing = [name for name in ("tensorflow", "jax") if not installed(name)]
     if missing:
-        pytest.fail(f"{missing} not installed: run `make setup` (requirements.txt lists jax)")
+        pytest.fail(f"{missing} not installed: run `make setup` (it installs the jax extra)")
     return [name for name in BACKENDS if installed(name)]
 
 

@@ -39,3 +39,21 @@ def test_every_command_line_module_has_the_same_shape(name):
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args(["--no-such-flag"])
         assert exit_info.value.code == 2  # usage errors exit with 2
+
+
+def test_one_version_from_pyproject(repo_root, monkeypatch):
+    import importlib.metadata
+    import re
+
+    import asnet_keras
+    import data_prep
+
+    with open(os.path.join(repo_root, "pyproject.toml"), encoding="utf-8") as file:
+        version = re.search(r'^version = "([^"]+)"$', file.read(), re.MULTILINE).group(1)
+    assert asnet_keras.__version__ == data_prep.__version__ == version
+    # Not installed (a checkout on PYTHONPATH): read from the checkout's pyproject.toml.
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    assert asnet_keras._version() == version

@@ -1,4 +1,4 @@
-"""Install this project's requirements with the TensorFlow build that fits the machine.
+"""Install the locked development environment with the TensorFlow build that fits the machine.
 
     python tools/install_requirements.py                 # guess: GPU build if nvidia-smi answers
     python tools/install_requirements.py --device gpu    # tensorflow[and-cuda], same version
@@ -10,13 +10,18 @@ runs this script:
 
 1. when switching builds, uninstall the other one (`tensorflow-cpu` and `tensorflow` hold
    the same files: both installed would break each other);
-2. `pip install -r requirements.txt -r requirements-<device>.txt`: everything, with
-   `tensorflow-cpu==V` (cpu) or `tensorflow[and-cuda]==V` (gpu) of the same version V;
+2. `pip install --no-compile --no-deps -r requirements/lock-<device>.txt`: the exact
+   versions `make lock` resolved from pyproject.toml's ranges for the `dev` extra (every
+   extra but torch, and the test tools) with `cpu` (tensorflow-cpu==V) or `gpu`
+   (tensorflow[and-cuda]==V, the same V). `--no-deps`: the lock is complete, and nothing
+   unlisted comes in (tf_keras names `tensorflow`, which the CPU lock leaves out on
+   purpose: docs/packaging.md §2). `--no-compile`: Python compiles each module when it
+   is first imported, instead of pip compiling all of them (docs/packaging.md §6);
 3. `pip install --no-deps -e .` (this package, editable).
 
 With `--dry-run` it prints the device it chose, why, and the commands, one per line
-(prefixed "+ "), and changes nothing: the tests check the choice this way. The same
-choice is offered by `pip install -e .[cpu]` / `.[gpu]` (pyproject.toml's extras).
+(prefixed "+ "), and changes nothing: the tests check the choice this way. Without the
+lock, `pip install -e .[dev,cpu]` / `.[dev,gpu]` installs the same ranges.
 Exit status: 0 done, 1 a pip command failed, 2 usage error.
 """
 
@@ -30,8 +35,13 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVICES = ("auto", "cpu", "gpu")
-# The distribution each device's requirements file installs, and the one it replaces.
+# The distribution each device's lock file installs, and the one it replaces.
 BUILD = {"cpu": "tensorflow-cpu", "gpu": "tensorflow"}
+
+
+def lock_file(device, root=ROOT):
+    """requirements/lock-cpu.txt or requirements/lock-gpu.txt (written by `make lock`)."""
+    return os.path.join(root, "requirements", f"lock-{device}.txt")
 
 
 def gpu_present(timeout=20):
@@ -67,7 +77,7 @@ def installed(distribution):
 
 
 def plan(device, python=None, *, editable=True, quiet=True, root=ROOT):
-    """The pip commands (lists of arguments) that install `device`'s requirements."""
+    """The pip commands (lists of arguments) that install `device`'s locked environment."""
     python = python or sys.executable
     pip = [python, "-m", "pip"]
     q = ["--quiet"] if quiet else []
@@ -75,8 +85,8 @@ def plan(device, python=None, *, editable=True, quiet=True, root=ROOT):
     other = BUILD["gpu" if device == "cpu" else "cpu"]
     if installed(other):
         commands.append(pip + ["uninstall", "--yes", *q, other])
-    commands.append(pip + ["install", *q, "-r", os.path.join(root, "requirements.txt"),
-                           "-r", os.path.join(root, f"requirements-{device}.txt")])
+    commands.append(pip + ["install", *q, "--no-compile", "--no-deps", "-r",
+                           lock_file(device, root)])
     if editable:
         commands.append(pip + ["install", *q, "--no-deps", "-e", root])
     return commands
@@ -85,9 +95,10 @@ def plan(device, python=None, *, editable=True, quiet=True, root=ROOT):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python tools/install_requirements.py",
-        description="Install the requirements (requirements.txt) with TensorFlow's CPU "
-        "build (tensorflow-cpu) or GPU build (tensorflow[and-cuda], the same version), "
-        "then this package in editable mode. `make setup` calls it.",
+        description="Install the locked development environment (requirements/lock-cpu.txt "
+        "or lock-gpu.txt: every extra but torch, the test tools, and TensorFlow's CPU build "
+        "tensorflow-cpu or GPU build tensorflow[and-cuda] of the same version), then this "
+        "package in editable mode. `make setup` calls it.",
         epilog="auto (default) picks the GPU build when `nvidia-smi -L` lists a GPU. "
         "Example: python tools/install_requirements.py --device gpu --dry-run",
     )

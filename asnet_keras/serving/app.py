@@ -25,11 +25,8 @@ import time
 
 import cv2
 import numpy as np
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
+from asnet_keras.extras import requires
 from asnet_keras.inference import cropping
 from asnet_keras.inference.maps import MAP_KINDS, MapPipeline, output_names
 from asnet_keras.io import check_max_pixels
@@ -37,6 +34,13 @@ from asnet_keras.released.reading import decode_released
 from asnet_keras.serving.batcher import MicroBatcher
 from asnet_keras.serving.engine import (
     DEFAULT_MAX_PIXELS, UploadError, decode_upload, map_statistics)
+
+with requires("serve"):  # FastAPI (with Starlette) and python-multipart: the serve extra
+    import python_multipart  # noqa: F401  (Starlette reads form uploads with it, lazily)
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.responses import FileResponse, JSONResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from starlette.concurrency import run_in_threadpool
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 UPLOAD_FIELD = "image"

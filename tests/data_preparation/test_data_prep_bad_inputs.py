@@ -266,7 +266,7 @@ def test_rar_without_any_reader_names_the_packages_to_install(tmp_path, monkeypa
 
     def no_rar_readers(name, *a, **k):
         if name in ("rarfile", "libarchive"):
-            raise ImportError(f"no {name}")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_rar_readers)
@@ -275,7 +275,8 @@ def test_rar_without_any_reader_names_the_packages_to_install(tmp_path, monkeypa
         Source(tmp_path / "ECSSD.rar", tmp_path / "work").find_dir("images")
     msg = str(e.value)
     assert "ECSSD.rar: no RAR reader is available here" in msg
-    for package in ("pip install libarchive-c", "libarchive13", "pip install rarfile",
+    for package in ("the 'data' extra, pip install 'asnet-keras[data]'", "libarchive13",
+                    "pip install rarfile",
                     "libarchive-tools", "--src"):
         assert package in msg
 

@@ -129,14 +129,14 @@ def test_help_names_every_dataset(capsys):
 
 
 def test_data_prep_imports_no_keras_tensorflow_and_only_the_light_asnet_layer():
-    # data_prep may import only the package's light bottom layer: names and io
+    # data_prep may import only the package's light bottom layer: names, io, extras
     import subprocess
     import sys
     code = ("import sys, data_prep.__main__, data_prep.runner, data_prep.synthetic, "
             "data_prep.io, asnet_keras.io; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow') "
             "or m.startswith('asnet_keras') and m not in "
-            "('asnet_keras', 'asnet_keras.names', 'asnet_keras.io') "
+            "('asnet_keras', 'asnet_keras.names', 'asnet_keras.io', 'asnet_keras.extras') "
             "and not m.startswith('asnet_keras.io.')]; "
             "print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

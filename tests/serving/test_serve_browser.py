@@ -1,6 +1,7 @@
 """`python -m asnet_keras.serve` as a real server on 127.0.0.1, on a 64-px model: answered
 over HTTP from Python, and its page driven in a headless Chromium (Debian's `chromium`
-and `chromium-driver` through Selenium; `make setup-browser` installs them).
+and `chromium-driver`, which `make setup-browser` installs, through Selenium, which
+`make setup` installs with the dev extra).
 
 The browser test skips, saying why, where Chromium, ChromeDriver or Selenium is missing;
 `make test-browser` runs it (failing instead of skipping, ASNET_REQUIRE_BROWSER=1) and
@@ -8,7 +9,6 @@ keeps the screenshot (ASNET_BROWSER_SCREENSHOT, default results/browser/serve_pa
 ASNET_CHROMIUM and ASNET_CHROMEDRIVER point at other binaries."""
 
 import base64
-import importlib.util
 import json
 import os
 import shutil
@@ -25,9 +25,10 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("fastapi", reason="fastapi is not installed (pip install -r requirements.txt)")
-pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install -r requirements.txt)")
+pytest.importorskip("fastapi", reason="fastapi is not installed (the serve extra: make setup)")
+pytest.importorskip("uvicorn", reason="uvicorn is not installed (the serve extra: make setup)")
 
+from asnet_keras.extras import MissingExtra, requires  # noqa: E402
 from asnet_keras.inference import cropping  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -164,8 +165,11 @@ def browser_paths():
             pytest.fail(reason)
         pytest.skip(reason)
 
-    if importlib.util.find_spec("selenium") is None:
-        missing("Selenium is not installed: run `make setup-browser` for the browser test")
+    try:
+        with requires("dev"):  # Selenium: make setup installs it
+            import selenium  # noqa: F401
+    except MissingExtra as error:
+        missing(str(error))
     chromium = (os.environ.get("ASNET_CHROMIUM") or shutil.which("chromium")
                 or shutil.which("chromium-browser") or shutil.which("google-chrome"))
     if not chromium or not os.path.exists(chromium):

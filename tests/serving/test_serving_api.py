@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("fastapi", reason="fastapi is not installed (pip install -r requirements.txt)")
-pytest.importorskip("httpx2", reason="httpx2 (the test client's HTTP library) is not installed (pip install -r requirements.txt)")
+pytest.importorskip("fastapi", reason="fastapi is not installed (the serve extra: make setup)")
+pytest.importorskip("httpx2", reason="httpx2 (the test client's HTTP library) is not installed (the dev extra: make setup)")
 
 from fastapi.testclient import TestClient  # noqa: E402
 

@@ -110,6 +110,38 @@ def test_a_missing_extra_is_named_when_its_feature_is_used(extra, blocked, code,
     assert f"needs the module '{module}'" in message and extras.FEATURES[extra] in message
 
 
+# The deployment formats keep their own exception types (the export command exits 1 on
+# FormatUnavailable, predict names the file on ArtifactError) with the extra's sentence.
+DEPLOY_CASES = [
+    (["tf2onnx"], "from asnet_keras.export.formats import require; require('onnx')",
+     "FormatUnavailable", "tf2onnx"),
+    (["openvino"], "from asnet_keras.export.formats import require; require('openvino')",
+     "FormatUnavailable", "openvino"),
+    (["onnxruntime"], "from asnet_keras.export.runtimes import OnnxModel; OnnxModel('m.onnx')",
+     "ArtifactError", "onnxruntime"),
+    (["openvino"], "from asnet_keras.export.runtimes import OpenVINOModel; OpenVINOModel('m.xml')",
+     "ArtifactError", "openvino"),
+]
+assert len(DEPLOY_CASES) == 4
+
+
+@pytest.mark.parametrize("blocked, code, error, module", DEPLOY_CASES,
+                         ids=[f"{c[2]}-{c[3]}" for c in DEPLOY_CASES])
+def test_the_deployment_formats_name_the_deploy_extra(blocked, code, error, module):
+    result = run_without(blocked, f"""
+        try:
+            {code}
+        except Exception as error:
+            print(type(error).__name__)
+            print(error)
+    """)
+    assert result.returncode == 0, result.stderr[-3000:]
+    kind, message = result.stdout.splitlines()[-2:]
+    assert kind == error
+    assert (f"needs the module '{module}', which is not installed: install the 'deploy' "
+            "extra, pip install 'asnet-keras[deploy]'") in message
+
+
 def test_the_serve_and_notebooks_commands_exit_2_naming_their_extra(tmp_path):
     result = run_without(["uvicorn"], """
         from asnet_keras import serve

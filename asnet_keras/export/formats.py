@@ -25,12 +25,13 @@ at all and that computes the input convolution three times (docs/deployment.md �
 
 Packages: `tensorflow` for saved_model and litert (LiteRT is TensorFlow's converter;
 loading uses `ai-edge-litert` when installed, else `tf.lite`), `tf2onnx` + `onnx` (and
-`onnxruntime` to check) for onnx, `openvino` for openvino. `make setup` installs them;
+`onnxruntime` to check) for onnx, `openvino` for openvino: the `deploy` extra installs
+them (TensorFlow: the `cpu` or `gpu` extra), and a missing one is named with its extra;
 they are imported when a format is written, so this module imports without them.
 Exporting needs the TensorFlow backend (`KERAS_BACKEND=tensorflow`, the default).
 """
 
-import importlib.util
+import importlib
 import json
 import os
 import shutil
@@ -42,16 +43,18 @@ from asnet_keras.export.check import check_artifact
 from asnet_keras.export.contract import (ARTIFACT_FORMATS, INPUT_NAME, METADATA_KEY, SIGNATURE,
                                          format_for)
 from asnet_keras.export.trained import load_trained
+from asnet_keras.extras import missing_message
 from asnet_keras.layers import copy_weights_by_name
 
 ONNX_OPSET = 17
 
-# pip packages each format needs for writing (import name → package to install).
-_WRITE_PACKAGES = {
-    "saved_model": {"tensorflow": "tensorflow-cpu"},
-    "onnx": {"tensorflow": "tensorflow-cpu", "tf2onnx": "tf2onnx", "onnx": "onnx"},
-    "openvino": {"tensorflow": "tensorflow-cpu", "openvino": "openvino"},
-    "litert": {"tensorflow": "tensorflow-cpu"},
+# The modules each format needs for writing, and the extra of pyproject.toml that
+# installs each (docs/packaging.md §3).
+_WRITE_MODULES = {
+    "saved_model": {"tensorflow": "cpu"},
+    "onnx": {"tensorflow": "cpu", "tf2onnx": "deploy", "onnx": "deploy"},
+    "openvino": {"tensorflow": "cpu", "openvino": "deploy"},
+    "litert": {"tensorflow": "cpu"},
 }
 
 
@@ -60,20 +63,21 @@ class FormatUnavailable(RuntimeError):
 
 
 def require(fmt):
-    """Raise `FormatUnavailable` naming the pip packages `fmt` needs but lacks."""
+    """Raise `FormatUnavailable` naming the modules `fmt` needs but lacks, and the extra
+    that installs them."""
     if keras.backend.backend() != "tensorflow":
         raise FormatUnavailable(
             f"Writing {fmt} goes through a TensorFlow graph; run the export with "
             f"KERAS_BACKEND=tensorflow (now: {keras.backend.backend()}). The weights file "
             "is the same under every backend."
         )
-    missing = [package for module, package in _WRITE_PACKAGES[fmt].items()
-               if importlib.util.find_spec(module) is None]
-    if missing:
-        raise FormatUnavailable(
-            f"The {fmt} format needs {', '.join(missing)}: run `make setup` or "
-            f"`pip install {' '.join(missing)}`."
-        )
+    for module, extra in _WRITE_MODULES[fmt].items():
+        try:
+            importlib.import_module(module)  # imported now: writing the format needs it next
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise  # the module is there but broken: not a missing extra
+            raise FormatUnavailable(f"writing {fmt}: {missing_message(extra, module)}") from None
 
 
 def serving_function(model):

@@ -37,6 +37,7 @@ import numpy as np
 
 from asnet_keras.export.contract import (ARTIFACT_FORMATS, EXPORT_COMMAND, INPUT_NAME,
                                          METADATA_KEY, SIGNATURE, artifact_format)
+from asnet_keras.extras import missing_message
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, OUTPUT_NAMES
 
 PRECISIONS = ("f32", "bf16")
@@ -138,11 +139,8 @@ def _unreadable(path, fmt, error):
     )
 
 
-def _missing(fmt, package):
-    return ArtifactError(
-        f"Running a {fmt} artefact needs the package {package}: run `make setup` or "
-        f"`pip install {package}`."
-    )
+def _missing(fmt, module):
+    return ArtifactError(f"running a {fmt} artefact: {missing_message('deploy', module)}")
 
 
 class OnnxModel(ArtifactModel):
@@ -299,7 +297,7 @@ class LiteRTModel(ArtifactModel):
             try:
                 import tensorflow as tf
             except ImportError:
-                raise _missing("litert", "ai-edge-litert") from None
+                raise _missing("litert", "ai_edge_litert") from None
             Interpreter = tf.lite.Interpreter  # noqa: N806
         path = os.fspath(path)
         try:

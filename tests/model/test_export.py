@@ -138,10 +138,12 @@ def test_a_failed_check_or_a_missing_package_exits_1(trained, tmp_path, capsys, 
     monkeypatch.setattr(check, "CHECK_TOLERANCE", -1.0)  # no file can pass
     assert export.main(["--weights", weights, "--out", str(tmp_path / "m.keras")]) == 1
     assert "m.keras: the keras file does not reproduce the Keras model" in capsys.readouterr().err
-    monkeypatch.setitem(formats._WRITE_PACKAGES, "onnx", {"no_such_module": "no-such-package"})
+    monkeypatch.setitem(formats._WRITE_MODULES, "onnx", {"no_such_module": "deploy"})
     assert export.main(["--weights", weights, "--out", str(tmp_path / "m.onnx")]) == 1
     # Under another Keras backend (make test-jax) the backend is what is missing.
-    missing = ("needs no-such-package" if keras.backend.backend() == "tensorflow"
+    missing = ("needs the module 'no_such_module', which is not installed: install the "
+               "'deploy' extra, pip install 'asnet-keras[deploy]'"
+               if keras.backend.backend() == "tensorflow"
                else "KERAS_BACKEND=tensorflow")
     assert missing in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()

@@ -7,7 +7,7 @@ only, the ConvLSTMs as `keras.layers.ConvLSTM2D` — copies the trained weights 
 layer by layer (by name, `asnet_keras.layers.copy_weights_by_name`), saves it, loads the
 file back and checks that it gives the trained model's maps (`asnet_keras.export.check`):
 
-    python -m asnet_keras.commands.export --weights runs/exp1 --out asnet.keras
+    asnet export --weights runs/exp1 --out asnet.keras
 
 Anyone can then run it with plain Keras 3 (no custom objects, safe mode on):
 

@@ -1,4 +1,4 @@
-"""The export command writes a model that plain Keras loads, and that matches."""
+"""`asnet export` writes a model that plain Keras loads, and that matches."""
 
 import json
 import os
@@ -98,7 +98,7 @@ def test_help_explains_the_command(capsys):
 
 
 def test_export_takes_a_training_run_folder(trained, tmp_path):
-    """A run folder as `python -m asnet_keras.train` leaves it: best.weights.h5 + config.json."""
+    """A run folder as `asnet train` leaves it: best.weights.h5 + config.json."""
     import shutil
 
     run, images, expected, names = trained

@@ -75,8 +75,8 @@ def resolve_model_path(path):
                 return candidate
         raise ValueError(
             f"{path} holds no trained model ({' or '.join(RUN_FOLDER_MODELS)}): it is not a "
-            "training run folder, or its first epoch has not finished (python -m "
-            "asnet_keras.train writes them after every epoch). Pass a finished run folder, "
+            "training run folder, or its first epoch has not finished (asnet train "
+            "writes them after every epoch). Pass a finished run folder, "
             "or a .keras, .h5 or .weights.h5 file."
         )
     if not path.endswith(MODEL_SUFFIXES):

@@ -85,42 +85,43 @@ test-fast: $(STAMP) ## The inner loop: every test not marked slow, on 2 workers 
 	$(PY) -m pytest -m "not slow" -n 2 -q $(PYTEST_ARGS)
 
 demo: $(STAMP) ## Main job on built-in synthetic data: generate, train, evaluate, report (demo_out/)
-	$(PY) -m asnet_keras.demo --out demo_out $(ARGS)
+	$(PY) -m asnet_keras demo --out demo_out $(ARGS)
 
 data: $(STAMP) ## Prepare every dataset found under RAW into DATA (make data RAW=... DATA=...)
 	@test -n "$(RAW)" || { echo "make data needs RAW=<folder with the downloaded datasets> (see data_prep/README.md)"; exit 2; }
-	$(PY) -m data_prep all --src $(RAW) --dst $(DATA) $(ARGS)
+	$(PY) -m asnet_keras prepare all --src $(RAW) --dst $(DATA) $(ARGS)
 
 synthetic: $(STAMP) ## Write the synthetic dataset into DATA
-	$(PY) -m data_prep synthetic --dst $(DATA) $(ARGS)
+	$(PY) -m asnet_keras prepare synthetic --dst $(DATA) $(ARGS)
 
 verify-data: $(STAMP) ## Check the prepared training data as train does first (ARGS="--datasets a,b --mode full")
-	$(PY) -m asnet_keras.verify_data --data $(DATA) $(ARGS)
+	$(PY) -m asnet_keras verify-data --data $(DATA) $(ARGS)
 
 train: $(STAMP) ## Train ASNet as in the paper (make train DATA=... OUT=...; ARGS for more flags)
-	$(PY) -m asnet_keras.train --data $(DATA) --out $(OUT) $(ARGS)
+	$(PY) -m asnet_keras train --data $(DATA) --out $(OUT) $(ARGS)
 
 eval: $(STAMP) ## Evaluate trained weights on the test sets (make eval WEIGHTS=... DATA=... RESULTS=...)
-	$(PY) -m asnet_keras.evaluate --weights $(WEIGHTS) --data $(DATA) --out $(RESULTS) $(ARGS)
+	$(PY) -m asnet_keras evaluate --weights $(WEIGHTS) --data $(DATA) --out $(RESULTS) $(ARGS)
 
 predict: $(STAMP) ## Saliency and fixation maps for your images (make predict WEIGHTS=... ARGS="IMAGES --out DIR")
-	$(PY) -m asnet_keras.predict --weights $(WEIGHTS) $(ARGS)
+	$(PY) -m asnet_keras predict --weights $(WEIGHTS) $(ARGS)
 
 serve: $(STAMP) ## HTTP service + page on http://127.0.0.1:8000/ (make serve WEIGHTS=...; ARGS="--port 9000")
-	$(PY) -m asnet_keras.serve --weights $(WEIGHTS) $(ARGS)
+	$(PY) -m asnet_keras serve --weights $(WEIGHTS) $(ARGS)
 
 export: $(STAMP) ## Portable .keras, or --format saved_model|onnx|openvino|litert (ARGS="--out asnet.onnx")
-	$(PY) -m asnet_keras.commands.export --weights $(WEIGHTS) $(ARGS)
+	$(PY) -m asnet_keras export --weights $(WEIGHTS) $(ARGS)
 
-convert-released: $(STAMP) ## Convert the authors' ASNet.h5 (make convert-released ARGS="ASNet.h5")
-	$(PY) -m asnet_keras.convert_released $(ARGS) --out weights/asnet_released.keras
+convert-released: WEIGHTS = ASNet.h5
+convert-released: $(STAMP) ## Convert the authors' ASNet.h5 (make convert-released WEIGHTS=path/to/ASNet.h5)
+	$(PY) -m asnet_keras convert-released --weights $(WEIGHTS) --out weights/asnet_released.keras $(ARGS)
 
 ablation: OUT = $(ABLATION)
 ablation: $(STAMP) ## Train and evaluate every Table 5 variant, resumable (make ablation DATA=... OUT=...)
-	$(PY) -m asnet_keras.ablation --data $(DATA) --out $(OUT) $(ARGS)
+	$(PY) -m asnet_keras ablation --data $(DATA) --out $(OUT) $(ARGS)
 
 notebooks: $(STAMP) ## Execute the notebooks against RESULTS (and ABLATION) into executed_notebooks/
-	$(PY) -m asnet_keras.notebooks --results $(RESULTS) --ablation $(ABLATION) --data $(DATA) --out executed_notebooks $(ARGS)
+	$(PY) -m asnet_keras notebooks --results $(RESULTS) --ablation $(ABLATION) --data $(DATA) --out executed_notebooks $(ARGS)
 
 bench: bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data ## Run every benchmark (minutes)
 

@@ -2,7 +2,7 @@
 
 The public API, loaded lazily on first use (so `import asnet_keras` is instant and
 `asnet_keras.metrics` stays a pure-numpy import). Importing the package changes no
-environment variable; the command-line entry points quiet TensorFlow's start-up logs.
+environment variable; the `asnet` command quiets TensorFlow's start-up logs.
 
 Example:
     >>> import asnet_keras as ak
@@ -10,7 +10,7 @@ Example:
     >>> image = ak.read_image("photo.jpg")                       # RGB uint8 (H, W, 3)
     >>> maps = model.predict(ak.resize_to_input(image, 224)[None])
     >>> model = ak.load_asnet("runs/asnet")                       # a trained run
-    >>> ak.train_asnet(ak.TrainConfig(data="data/prepared", out="runs/asnet"))
+    >>> ak.train(ak.TrainConfig(data="data/prepared", out="runs/asnet"))
     >>> ak.evaluate_model("runs/asnet", "data/prepared", ["ecssd"], out="eval")
 
 Layout (each sub-package's docstring says more):
@@ -28,9 +28,7 @@ Layout (each sub-package's docstring says more):
     reporting/   the paper's tables beside ours, figures (the notebooks' support)
     devices.py   the Keras backend and devices a run uses, and the GPU warning
     extras.py    which extra installs an optional dependency (`MissingExtra` says so)
-    train.py, evaluate.py, predict.py, convert_released.py, demo.py, ablation.py,
-    notebooks.py, commands/export.py: the command-line entry points (`python -m
-    asnet_keras.X`)
+    commands/    the `asnet` command (`python -m asnet_keras`): one module per subcommand
 """
 
 import importlib
@@ -78,7 +76,7 @@ _LAZY = {
     "export_portable": "asnet_keras.export.portable",
     # training and evaluation
     "TrainConfig": "asnet_keras.training.config",
-    "train_asnet": ("asnet_keras.training.loop", "train"),
+    "train": "asnet_keras.training.loop",
     "evaluate_model": "asnet_keras.evaluation.api",
     "evaluate_pred_dir": "asnet_keras.evaluation.api",
 }

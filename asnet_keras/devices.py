@@ -3,7 +3,7 @@
 Training, evaluation and prediction call `report_devices` first thing: one line names the
 Keras backend, its version and the devices it sees, e.g.
 
-    asnet_keras.predict: Keras backend tensorflow 2.21.0 on CPU (CPU:0)
+    asnet predict: Keras backend tensorflow 2.21.0 on CPU (CPU:0)
 
 and a warning follows on stderr when `nvidia-smi` lists an NVIDIA GPU that the backend
 cannot see (typically the CPU build of TensorFlow on a GPU server: the run would go on,

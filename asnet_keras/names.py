@@ -25,7 +25,7 @@ OUTPUT_NAMES = (
 PAPER_TRAINING_DATASETS = ("salicon", "thus10k", "dut-omron")
 PAPER_TEST_DATASETS = ("pascal-s", "mit1003", "ecssd", "hku-is")
 
-# The synthetic stand-ins of the three training sources (`python -m data_prep synthetic`,
+# The synthetic stand-ins of the three training sources (`asnet prepare synthetic`,
 # data_prep/synthetic.py): fixations only, masks only, both. Only the last has a test split.
 SYNTHETIC_DATASETS = ("synthetic-fix", "synthetic-sod", "synthetic-both")
 SYNTHETIC_TEST_DATASET = SYNTHETIC_DATASETS[2]

@@ -4,7 +4,7 @@
     python benchmarks/serve_load.py --input-size 64       # a small model, on a small machine
     python benchmarks/serve_load.py --clients 1,4,8,16 --plot results/serve_load.png
 
-Starts `python -m asnet_keras.serve` twice on the loopback address, once with
+Starts `asnet serve` twice on the loopback address, once with
 `--max-batch 1` and once with the batched setting (default 8), both on the same model
 (random weights, `backbone_weights=None`, unless --weights is given: the cost does not
 depend on the weights), then sends each of them the same closed-loop load at each
@@ -80,7 +80,7 @@ def multipart(data):
 
 
 class Server:
-    """`python -m asnet_keras.serve` in a child process on a free loopback port."""
+    """`asnet serve` in a child process on a free loopback port."""
 
     def __init__(self, weights, max_batch, batch_wait_ms, log_dir):
         self.port = free_port()
@@ -89,7 +89,7 @@ class Server:
         self._log = open(self.log_path, "w")
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "asnet_keras.serve", "--weights", weights, "--host", HOST,
+            [sys.executable, "-m", "asnet_keras", "serve", "--weights", weights, "--host", HOST,
              "--port", str(self.port), "--max-batch", str(max_batch),
              "--batch-wait-ms", str(batch_wait_ms), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)

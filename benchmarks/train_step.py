@@ -10,7 +10,7 @@ Prints one JSON line: median (and minimum) seconds per training step of each gra
 peak memory, and the machine (CPU, Keras backend and version, the devices it ran on).
 
 The step (`--step`):
-- `trainer` (TensorFlow only, its default): the step `python -m asnet_keras.train` runs,
+- `trainer` (TensorFlow only, its default): the step `asnet train` runs,
   `asnet_keras.training.steps.single_device_step` (`make_step_functions`: Eq. 13, Adam,
   the paper's full loss, under tf.distribute's default strategy);
 - `keras` (the default under JAX and torch): `compile_asnet` + `train_on_batch`, the

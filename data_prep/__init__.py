@@ -8,7 +8,7 @@ HKU-IS and DUTS. Everything downstream reads only the prepared tree::
     <root>/<dataset>/<split>/list.txt, images/<id>.jpg, masks/<id>.png,
                             fixpts/<id>.png, fixmaps/<id>.png, fixations.npz
 
-Entry point: ``python -m data_prep --help``. The package uses numpy, scipy, h5py,
+Entry point: ``asnet prepare --help``. The package uses numpy, scipy, h5py,
 OpenCV, tqdm and (for ``.rar`` archives only) libarchive-c, the ``data`` extra; it never
 imports keras or tensorflow. Of ``asnet_keras`` it imports only the light bottom layer:
 the file and folder names of the layout from ``asnet_keras.names``, which the reader

@@ -171,7 +171,7 @@ def test_model_files_keep_their_previous_version(tmp_path, monkeypatch):
 
 
 def test_data_prep_writes_behave_the_same(tmp_path, monkeypatch, capsys):
-    from data_prep.__main__ import main as data_prep_main
+    from asnet_keras.commands.prepare import main as data_prep_main
 
     target = tmp_path / "list.txt"
     target.write_bytes(b"a\n")
@@ -180,9 +180,9 @@ def test_data_prep_writes_behave_the_same(tmp_path, monkeypatch, capsys):
         atomic_files.write_if_changed(target, b"a\nb\n")  # how data_prep writes
     assert failed.value.no_room and "No space left on device" in str(failed.value)
     assert target.read_bytes() == b"a\n" and _leftovers(tmp_path) == []
-    # the command line stops with the message, exit status 2
+    # the command line stops with the message, exit status 1 (the work failed)
     assert data_prep_main(["synthetic", "--dst", str(tmp_path / "d"), "--n", "2", "--size",
-                           "32", "--quiet"]) == 2
+                           "32", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "could not be written completely (No space left on device)" in err
     assert "run the same command again" in err
@@ -202,7 +202,7 @@ class _ConstantModel:
 def test_predict_stops_when_the_disk_is_full(tmp_path, monkeypatch, capsys):
     import cv2
 
-    from asnet_keras import predict
+    from asnet_keras.commands import predict
 
     images = []
     for i in range(3):

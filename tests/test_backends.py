@@ -105,11 +105,11 @@ def test_weight_files_predict_fit_and_evaluate_under_every_backend(tmp_path):
     worst = max(differences, key=differences.get)
     assert differences[worst] <= TOLERANCE, (worst, differences[worst])
 
-    # `python -m asnet_keras.predict` gives the same maps under every backend.
+    # `asnet predict` gives the same maps under every backend.
     maps = {}
     for backend, report in reports.items():
         assert report["predict_status"] == 0, report["predict_stdout"]
-        assert f"asnet_keras.predict: Keras backend {backend}" in report["predict_stdout"]
+        assert f"asnet predict: Keras backend {backend}" in report["predict_stdout"]
         assert "2 of 2 images written" in report["predict_stdout"]
         out = tmp_path / f"maps_{backend}"
         maps[backend] = {

@@ -54,13 +54,11 @@ def test_the_core_imports_and_its_commands_start_without_any_extra():
         from asnet_keras.inference.loading import load_asnet
         from asnet_keras.training.loop import train
         from asnet_keras.evaluation.api import evaluate_model
-        import asnet_keras.train, asnet_keras.evaluate, asnet_keras.predict, asnet_keras.export
-        import asnet_keras.commands.export, asnet_keras.verify_data, asnet_keras.demo
-        import asnet_keras.serve, asnet_keras.notebooks, data_prep.__main__
-        for command in (asnet_keras.train, asnet_keras.evaluate, asnet_keras.predict,
-                        asnet_keras.commands.export, asnet_keras.verify_data,
-                        asnet_keras.serve, asnet_keras.notebooks):
-            command.build_parser().format_help()
+        import importlib
+        import asnet_keras.export
+        from asnet_keras.commands import COMMANDS
+        for command in COMMANDS.values():  # every command's module and its --help
+            importlib.import_module(command.module).build_parser().format_help()
         print("backend", devices.describe(gpus=[])["backend"])
         print("version", asnet_keras.__version__ == data_prep.__version__)
         print("absent", sorted(n for n in %r if n in sys.modules))
@@ -82,10 +80,12 @@ CASES = [
     ("cpu", ["tensorflow"], "from asnet_keras import devices; devices.tensorflow_for_data()",
      "tensorflow"),
     ("notebooks", ["nbclient"],
-     "from asnet_keras import notebooks; notebooks.execute_notebook('n.ipynb', 'o.ipynb', {})",
+     "from asnet_keras.commands import notebooks; "
+     "notebooks.execute_notebook('n.ipynb', 'o.ipynb', {})",
      "nbclient"),
     ("notebooks", ["ipykernel"],
-     "from asnet_keras import notebooks; notebooks.execute_notebook('n.ipynb', 'o.ipynb', {})",
+     "from asnet_keras.commands import notebooks; "
+     "notebooks.execute_notebook('n.ipynb', 'o.ipynb', {})",
      "ipykernel"),
 ]
 assert len(CASES) == 9
@@ -144,14 +144,14 @@ def test_the_deployment_formats_name_the_deploy_extra(blocked, code, error, modu
 
 def test_the_serve_and_notebooks_commands_exit_2_naming_their_extra(tmp_path):
     result = run_without(["uvicorn"], """
-        from asnet_keras import serve
+        from asnet_keras.commands import serve
         sys.exit(serve.main(["--weights", "no-such-run"]))
     """)
     assert result.returncode == 2
     assert "error: the HTTP service needs the module 'uvicorn'" in result.stderr
     assert "pip install 'asnet-keras[serve]'" in result.stderr
     result = run_without(["nbclient"], f"""
-        from asnet_keras import notebooks
+        from asnet_keras.commands import notebooks
         sys.exit(notebooks.main(["--out", {str(tmp_path)!r}, "--notebooks", "table4_sod"]))
     """)
     assert result.returncode == 2, result.stderr[-2000:]

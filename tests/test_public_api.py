@@ -1,4 +1,4 @@
-"""The declared public API and the command-line modules (README "Project layout")."""
+"""The declared public API (README "Project layout"); the commands: tests/cli/test_commands.py."""
 
 import importlib
 import os
@@ -6,9 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
-CLI_MODULES = ("train", "evaluate", "predict", "commands.export", "convert_released", "demo",
-               "ablation", "notebooks", "serve", "verify_data")
 
 
 def test_importing_the_package_changes_no_environment_variable(repo_root):
@@ -24,21 +21,9 @@ def test_every_public_name_resolves_lazily():
 
     for name in asnet_keras.__all__:
         assert getattr(asnet_keras, name) is not None, name
-    assert asnet_keras.train_asnet is importlib.import_module("asnet_keras.training.loop").train
+    assert asnet_keras.train is importlib.import_module("asnet_keras.training.loop").train
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         asnet_keras.nope  # noqa: B018
-
-
-@pytest.mark.parametrize("name", CLI_MODULES)
-def test_every_command_line_module_has_the_same_shape(name):
-    module = importlib.import_module(f"asnet_keras.{name}")
-    parser = module.build_parser() if hasattr(module, "build_parser") else None
-    assert callable(module.main), name
-    if parser is not None:
-        assert parser.prog == f"python -m asnet_keras.{name}"
-        with pytest.raises(SystemExit) as exit_info:
-            parser.parse_args(["--no-such-flag"])
-        assert exit_info.value.code == 2  # usage errors exit with 2
 
 
 def test_one_version_from_pyproject(repo_root, monkeypatch):

@@ -25,7 +25,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What `python -m build` reads: the project files and the two packages.
 BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE", "asnet_keras", "data_prep")
 # The console script that predicts, as a command line prefix.
-PREDICT_COMMAND = ["asnet-predict"]
+PREDICT_COMMAND = ["asnet", "predict"]
 # Import names of what the extras other than `cpu` install: none is in the core install.
 NOT_IN_THE_CORE = ("jax", "fastapi", "uvicorn", "python_multipart", "onnx", "tf2onnx",
                    "onnxruntime", "openvino", "ai_edge_litert", "nbclient", "libarchive",

@@ -1,10 +1,10 @@
-"""Command line: write trained ASNet weights as a plain Keras model or a deployment artefact.
+"""`asnet export`: trained ASNet weights as a plain Keras model or a deployment artefact.
 
-    python -m asnet_keras.commands.export --weights runs/exp1 --out asnet.keras               # plain Keras
-    python -m asnet_keras.commands.export --weights runs/exp1 --format onnx --out asnet.onnx  # ONNX Runtime
-    python -m asnet_keras.commands.export --weights runs/exp1 --format openvino --out asnet.xml
-    python -m asnet_keras.commands.export --weights runs/exp1 --format litert --out asnet.tflite
-    python -m asnet_keras.commands.export --weights runs/exp1 --format saved_model --out asnet_savedmodel
+    asnet export --weights runs/exp1 --out asnet.keras                      # plain Keras
+    asnet export --weights runs/exp1 --format onnx --out asnet.onnx         # ONNX Runtime
+    asnet export --weights runs/exp1 --format openvino --out asnet.xml
+    asnet export --weights runs/exp1 --format litert --out asnet.tflite
+    asnet export --weights runs/exp1 --format saved_model --out asnet_savedmodel
 
 A thin front to `asnet_keras.export` (`asnet_keras.export.api.export` does the work; see
 the package docstring). Exit status: 0 written and checked, 1 the export or its check
@@ -13,9 +13,8 @@ does not exist, options that do not fit the weights).
 """
 
 import argparse
-import sys
 
-from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.commands import CommandFailed, positive, run_command
 from asnet_keras.export.contract import (CHECK_TOLERANCE, EXPORT_COMMAND, FORMATS,
                                          PORTABLE_FORMATS, format_for)
 from asnet_keras.inference.loading import resolve_model_path
@@ -24,9 +23,9 @@ from asnet_keras.inference.loading import resolve_model_path
 _USAGE = {
     "saved_model": "tf.saved_model.load({out!r}).signatures['serving_default'](image=x)",
     "onnx": "onnxruntime.InferenceSession({out!r}).run(None, {{'image': x}}), or "
-            "python -m asnet_keras.predict IMAGES --weights {out} --out maps",
+            "asnet predict IMAGES --weights {out} --out maps",
     "openvino": "openvino.Core().compile_model({out!r}, 'CPU')(x), or "
-                "python -m asnet_keras.predict IMAGES --weights {out} --out maps",
+                "asnet predict IMAGES --weights {out} --out maps",
     "litert": "ai_edge_litert.interpreter.Interpreter({out!r})"
               ".get_signature_runner()(image=x)",
 }
@@ -78,7 +77,7 @@ def build_parser():
         "suffix)",
     )
     parser.add_argument(
-        "--input-size", type=int, default=None, metavar="PX",
+        "--input-size", type=positive(int), default=None, metavar="PX",
         help="image side the network was trained at, a multiple of 16 (default: as "
         "WEIGHTS says, else 224, the paper's)",
     )
@@ -105,16 +104,10 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
-    try:
-        fmt = format_for(args.out, args.format)
-        resolve_model_path(args.weights)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def run(args):
+    """Export --weights to --out and print how it was checked and how to load it."""
+    fmt = format_for(args.out, args.format)
+    resolve_model_path(args.weights)
     # Imported after the usage checks: it loads Keras and TensorFlow (seconds).
     from asnet_keras.export.api import export
     from asnet_keras.export.formats import FormatUnavailable
@@ -123,12 +116,8 @@ def main(argv=None):
         report = export(args.weights, args.out, fmt, input_size=args.input_size,
                         fixation_head=args.fixation_head, fixation_28=args.fixation_28,
                         use_convlstm=args.use_convlstm, config=args.variant, check=args.check)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (FormatUnavailable, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except (FormatUnavailable, RuntimeError) as error:  # a missing package, a failed check
+        raise CommandFailed(str(error)) from error
     print(f"wrote {report['out']} ({fmt}): {report['layers_copied']} layers copied, options "
           f"{report['options']}, outputs {report['outputs']}")
     if report["differences"] is not None:
@@ -141,8 +130,8 @@ def main(argv=None):
         print(f"load it with: keras.models.load_model({report['out']!r}, compile=False)")
     else:
         print(f"run it with: {_USAGE[fmt].format(out=report['out'])}")
-    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet export`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

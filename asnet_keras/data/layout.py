@@ -50,8 +50,8 @@ def split_dir(root, dataset, split):
 def prepare_command(dataset, root):
     """The command that prepares `dataset` under `root`, for error messages."""
     if dataset in SYNTHETIC_DATASETS:
-        return f"python -m data_prep synthetic --dst {root}"
-    return f"python -m data_prep {dataset} --src RAW_DIR --dst {root}"
+        return f"asnet prepare synthetic --dst {root}"
+    return f"asnet prepare {dataset} --src RAW_DIR --dst {root}"
 
 
 def check_prepared(root, datasets, split=None):
@@ -77,7 +77,7 @@ def check_prepared(root, datasets, split=None):
         raise ValueError(
             f"Prepared data missing under {root}{where} for: {', '.join(missing)}.\n"
             + "\n".join(lines)
-            + "\n(`python -m data_prep all --src RAW_ROOT --dst ROOT` prepares every "
+            + "\n(`asnet prepare all --src RAW_ROOT --dst ROOT` prepares every "
             "dataset found under RAW_ROOT; see data_prep/README.md for downloads.)"
         )
 

@@ -35,7 +35,7 @@ in meta.json (`md5` of list.txt and of all files); for each verified file it kee
 afresh. Problems are never cached. Pure Python + numpy + OpenCV: no TensorFlow.
 
 Command line (the same check without training):
-    python -m asnet_keras.verify_data --data data/prepared --datasets salicon,thus10k,dut-omron
+    asnet verify-data --data data/prepared --datasets salicon,thus10k,dut-omron
 
 Example (Python):
     >>> result = verify("data/prepared", ["salicon", "thus10k", "dut-omron"], "quick")
@@ -399,13 +399,13 @@ def repair_command(root, dataset):
     root = os.fspath(root)
     if dataset.startswith("synthetic"):
         source = prepared.read_meta(root, dataset).get("source") or {}
-        command = f"python -m data_prep synthetic --dst {root}"
+        command = f"asnet prepare synthetic --dst {root}"
         for flag, key in (("--n", "n"), ("--n-test", "n_test"), ("--size", "size"),
                           ("--seed", "seed")):
             if key in source:
                 command += f" {flag} {source[key]}"
         return command
-    command = f"python -m data_prep {dataset} --src RAW_DIR --dst {root}"
+    command = f"asnet prepare {dataset} --src RAW_DIR --dst {root}"
     meta = prepared.read_meta(root, dataset)
     if meta.get("edition"):
         command += f" --edition {meta['edition']}"
@@ -431,6 +431,6 @@ def format_problems(problems, root, mode=DEFAULT_MODE, limit=MAX_LISTED):
             lines.append(f"    {p.path}: {p.reason}")
             shown += 1
     if shown < len(problems):
-        lines.append(f"  … and {len(problems) - shown} more: `python -m asnet_keras.verify_data "
+        lines.append(f"  … and {len(problems) - shown} more: `asnet verify-data "
                      f"--data {root} --datasets {','.join(by_dataset)}` lists them all.")
     return "\n".join(lines)

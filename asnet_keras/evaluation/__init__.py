@@ -8,5 +8,5 @@
 - `plots`: the matplotlib drawing of PR curves (Fig. 5) and of a qualitative grid
   (Fig. 6), shared by `rendering`, the demo and the notebooks.
 
-The command line is `python -m asnet_keras.evaluate`.
+The command line is `asnet evaluate`.
 """

@@ -1,7 +1,7 @@
 """Score a trained ASNet, or a folder of any method's maps, on prepared test sets.
 
 The Python API (`evaluate_model`, `evaluate_pred_dir`); the command line is
-`python -m asnet_keras.evaluate`.
+`asnet evaluate`.
 
 Paper §4 (docs/model.md §4); every metric as specified in docs/metrics.md, computed by
 `asnet_keras.metrics`. Two sources of maps, one scoring path:
@@ -22,8 +22,8 @@ Memory stays flat in the number of images: maps are streamed, only per-image sca
 are kept.
 
 Example (command line):
-    python -m asnet_keras.evaluate --weights runs/paper --data data/prepared --out eval
-    python -m asnet_keras.evaluate --pred-dir maps/BASNet --datasets ecssd --out eval_basnet
+    asnet evaluate --weights runs/paper --data data/prepared --out eval
+    asnet evaluate --pred-dir maps/BASNet --datasets ecssd --out eval_basnet
 
 Example (Python):
     >>> from asnet_keras import evaluate_model

@@ -9,7 +9,7 @@
 - `runtimes`: `open_artifact`, an artefact in its own runtime behind the Keras model's
   interface (prediction and the service use it); also the check's child process.
 - `api`: `export`, one call for every format (the `export` command is its front:
-  `python -m asnet_keras.commands.export`).
+  `asnet export`).
 
 This file imports nothing, so importing one module of the package costs only that
 module: `contract` and `runtimes` import no Keras (an ONNX or OpenVINO artefact runs

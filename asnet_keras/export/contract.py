@@ -24,7 +24,7 @@ import os
 import numpy as np
 
 # The command that writes every format (messages name it).
-EXPORT_COMMAND = "python -m asnet_keras.commands.export"
+EXPORT_COMMAND = "asnet export"
 
 PORTABLE_FORMATS = ("keras", "h5")  # the `stock` graph, built-in Keras layers only
 ARTIFACT_FORMATS = ("saved_model", "onnx", "openvino", "litert")  # compiled graphs

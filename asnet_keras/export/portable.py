@@ -7,7 +7,7 @@ only, the ConvLSTMs as `keras.layers.ConvLSTM2D` — copies the trained weights 
 layer by layer (by name, `asnet_keras.layers.copy_weights_by_name`), saves it, loads the
 file back and checks that it gives the trained model's maps (`asnet_keras.export.check`):
 
-    python -m asnet_keras.commands.export --weights runs/exp1 --out asnet.keras
+    asnet export --weights runs/exp1 --out asnet.keras
 
 Anyone can then run it with plain Keras 3 (no custom objects, safe mode on):
 
@@ -26,6 +26,7 @@ from asnet_keras.export.check import compare_outputs, model_outputs
 from asnet_keras.export.contract import PORTABLE_FORMATS, check_images, format_for
 from asnet_keras.export.trained import load_trained
 from asnet_keras.layers import copy_weights_by_name
+from asnet_keras.model.saving import save_model
 
 
 def export_portable(weights, out, *, input_size=None, fixation_head=None, fixation_28=None,
@@ -63,7 +64,7 @@ def export_portable(weights, out, *, input_size=None, fixation_head=None, fixati
     )
     stock = options.replace(recurrence="stock").build()
     copied = copy_weights_by_name(source, stock)
-    stock.save(out)
+    save_model(stock, out)  # a .h5 the user asked for: without Keras' legacy warning
 
     differences = None
     if check:

@@ -1,6 +1,6 @@
 """Run an exported ASNet artefact in its own runtime, with the Keras model's interface.
 
-`open_artifact(path)` loads what `python -m asnet_keras.commands.export --format …` wrote
+`open_artifact(path)` loads what `asnet export --format …` wrote
 (the contract it keeps: `asnet_keras.export.contract`):
 
     FILE.onnx               ONNX Runtime (CPU)
@@ -12,7 +12,7 @@ and returns an object that the inference pipeline (`asnet_keras.inference.maps`,
 `asnet_keras.inference.prediction`) uses like a Keras model: `inputs[0].shape`
 (batch, S, S, 3), `output_names` (the Keras model's names, in its order) and
 `predict_on_batch(images)` → list of float32 arrays (batch, h, w, 1). Input: raw RGB
-pixels 0–255, float32. `python -m asnet_keras.predict --weights asnet.onnx` goes
+pixels 0–255, float32. `asnet predict --weights asnet.onnx` goes
 through here.
 
 A file that is not an artefact of ours (unreadable, truncated, or another network: its

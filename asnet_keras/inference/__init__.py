@@ -6,7 +6,7 @@ demo.
   (`MapPipeline`, `predict_maps`), which `predict`, the service and evaluation run.
 - `loading`: `load_asnet` for a run folder, `.keras`, `.h5` or `.weights.h5`.
 - `released_processing`: the authors' `main.py` pre- and post-processing (pure numpy).
-- `prediction`: maps for image files, written at their size (`python -m asnet_keras.predict`).
+- `prediction`: maps for image files, written at their size (`asnet predict`).
 - `cropping`: the crop of an aspect ratio that keeps the most saliency.
 """
 

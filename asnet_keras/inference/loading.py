@@ -2,7 +2,7 @@
 which file a path means, for evaluation, prediction, the service and export.
 
 Accepted (`resolve_model_path`):
-    a run folder          its best.keras (as written by `python -m asnet_keras.train`),
+    a run folder          its best.keras (as written by `asnet train`),
                           else its best.weights.h5 (with the config.json beside it)
     model.keras           Keras 3 native format
     model.h5              legacy HDF5 (whole model; a weights-only .h5 as .weights.h5)
@@ -35,7 +35,7 @@ RUN_FOLDER_MODELS = ("best.keras", "best.weights.h5")
 MODEL_SUFFIXES = (".keras", ".h5")  # `.weights.h5` ends with `.h5` too
 WEIGHTS_SUFFIX = ".weights.h5"
 _ACCEPTED = ("a training run folder, a .keras, .h5 or .weights.h5 file "
-             "(python -m asnet_keras.train writes them)")
+             "(asnet train writes them)")
 
 # Modules whose import registers ASNet's custom objects (layers, activations, losses).
 # Imported by name, on first load: they pull in Keras, and this module stays light.
@@ -75,8 +75,8 @@ def resolve_model_path(path):
                 return candidate
         raise ValueError(
             f"{path} holds no trained model ({' or '.join(RUN_FOLDER_MODELS)}): it is not a "
-            "training run folder, or its first epoch has not finished (python -m "
-            "asnet_keras.train writes them after every epoch). Pass a finished run folder, "
+            "training run folder, or its first epoch has not finished (asnet train "
+            "writes them after every epoch). Pass a finished run folder, "
             "or a .keras, .h5 or .weights.h5 file."
         )
     if not path.endswith(MODEL_SUFFIXES):

@@ -1,9 +1,9 @@
 """Saliency and fixation maps for any images, at their original size.
 
-The library side of `python -m asnet_keras.predict` (the command line is
-`asnet_keras.predict`):
+The library side of `asnet predict` (the command line is
+`asnet_keras/commands/predict.py`):
 
-    python -m asnet_keras.predict photo.jpg scans/ --weights runs/paper --out maps
+    asnet predict photo.jpg scans/ --weights runs/paper --out maps
 
 For every image (JPEG, PNG, BMP, TIFF, WebP; grey, colour or with alpha; any size) it
 writes, under OUT:

@@ -8,6 +8,7 @@
 - `weight_structure`: which ASNet a weight file holds, read off its layers.
 - `released/`: the authors' released network (`config="released"`), its prior layer and
   the converter of their `ASNet.h5`.
+- `saving`: `save_model`, a `.keras` or legacy `.h5` file without Keras' legacy warning.
 
 `options`, `variants` and `weight_structure` import no Keras; the names below are loaded
 on first use, so `from asnet_keras.model.options import ASNetOptions` stays light.

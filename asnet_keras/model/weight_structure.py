@@ -53,8 +53,8 @@ def layer_counts(path):
         if "layers" not in handle:
             raise ValueError(
                 f"{path}: no 'layers' group, so not a Keras 3 weight file (a Keras 2 "
-                "file such as the authors' ASNet.h5 goes through python -m "
-                "asnet_keras.convert_released)."
+                "file such as the authors' ASNet.h5 goes through asnet "
+                "convert-released)."
             )
         groups = [key for key in handle["layers"].keys() if _holds_arrays(handle["layers"][key])]
     counts = collections.Counter(key.rstrip("0123456789").rstrip("_") for key in groups)

@@ -28,16 +28,16 @@ from asnet_keras.reporting.results import AblationResults, _finite
 # The commands that produce missing results (placeholders in capitals).
 EVAL_COMMAND = (
     "make eval WEIGHTS=RUN_DIR DATA=DATA RESULTS={out} ARGS=\"--datasets {datasets}{flags}\"\n"
-    "# or: python -m asnet_keras.evaluate --weights RUN_DIR --data DATA "
+    "# or: asnet evaluate --weights RUN_DIR --data DATA "
     "--datasets {datasets} --out {out}{flags}"
 )
 ABLATION_COMMAND = "make ablation DATA=DATA OUT={out}"
 ABLATION_SUBSET_COMMAND = (
-    "python -m asnet_keras.ablation --data DATA --out {out} --variants {variants}"
+    "asnet ablation --data DATA --out {out} --variants {variants}"
 )
 FIXATION_28_HINT = (
     "the model was trained without the 28×28 fixation output; train with "
-    "`--fixation-28` (python -m asnet_keras.train ... --fixation-28) and evaluate again"
+    "`--fixation-28` (asnet train ... --fixation-28) and evaluate again"
 )
 
 

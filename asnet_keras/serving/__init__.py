@@ -1,6 +1,6 @@
 """The saliency service: an HTTP API and a page around one loaded ASNet.
 
-    python -m asnet_keras.serve --weights runs/asnet        # then open http://127.0.0.1:8000/
+    asnet serve --weights runs/asnet        # then open http://127.0.0.1:8000/
 
 Modules:
     engine   uploads → images within the limits; a map's statistics (the maps come from

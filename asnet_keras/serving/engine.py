@@ -1,6 +1,6 @@
 """The service's side of an upload: bytes → image within the limits; a map's statistics.
 
-The steps an upload takes are `python -m asnet_keras.predict`'s, so the service answers
+The steps an upload takes are `asnet predict`'s, so the service answers
 the same uint8 maps as `predict` writes for the same image file (`docs/serving.md §1`):
 
 1. `decode_upload`: the bytes are decoded like `asnet_keras.io.read_image` decodes a file

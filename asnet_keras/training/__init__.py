@@ -8,5 +8,5 @@
 - `summaries`: TensorBoard scalars without the tensorboard package.
 - `loop`: `train`, the resumable epoch loop.
 
-The command line is `python -m asnet_keras.train`.
+The command line is `asnet train`.
 """

@@ -3,7 +3,7 @@
 docs/data_integrity.md §1–3. `BadSampleGuard` is the trainer's single point of contact
 with bad data:
 
-- `verify_before_training()` runs `asnet_keras.verify_data` (`--verify-data`) on every
+- `verify_before_training()` runs `asnet verify-data`'s check (`--verify-data`) on every
   file the run will read. With `--on-bad-sample stop` (default) any problem stops the
   run before its first step (`verify_data.DataProblems`: each file, its reason, the
   data_prep command that repairs it); with `skip` the problem samples are skipped from

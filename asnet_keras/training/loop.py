@@ -27,8 +27,8 @@ that backup. history.csv and TensorBoard continue; nothing restarts silently: th
 says where it resumes, and refuses a run folder made with another configuration.
 
 Example:
-    python -m asnet_keras.train --data data/prepared --out runs/asnet
-    python -m asnet_keras.train --data data/synthetic \\
+    asnet train --data data/prepared --out runs/asnet
+    asnet train --data data/synthetic \\
         --datasets synthetic-fix,synthetic-sod,synthetic-both \\
         --input-size 64 --epochs 2 --backbone-weights none --out runs/demo
 """

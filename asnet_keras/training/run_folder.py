@@ -21,6 +21,7 @@ import math
 import os
 
 from asnet_keras.io import atomic_files
+from asnet_keras.model.saving import save_model
 from asnet_keras.training.bad_samples import HISTORY_COLUMN
 
 RESULT_FILES = ("best.keras", "best.h5", "best.weights.h5", "last.keras", "last.h5", "last.weights.h5")
@@ -90,7 +91,7 @@ def save_model_files(model, out, prefix):
             if suffix == ".weights.h5":
                 model.save_weights(tmp)
             else:
-                model.save(tmp)
+                save_model(model, tmp)
 
 
 def copy_model_files(out, source, target):

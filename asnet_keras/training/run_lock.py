@@ -1,6 +1,6 @@
 """One training process per run folder (docs/data_integrity.md §4).
 
-Two `python -m asnet_keras.train` commands pointed at the same `--out` would write the
+Two `asnet train` commands pointed at the same `--out` would write the
 same backups, history and model files over each other. `run_lock(out)` takes an
 exclusive lock on `OUT/train.lock` for as long as training runs; a second command is
 refused with `RunLocked`, whose message names the process that holds the lock (pid,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asnet_keras import ablation
+from asnet_keras.commands import ablation
 from tests.support.results_fixtures import write_results
 
 

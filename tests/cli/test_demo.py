@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from asnet_keras import demo
+from asnet_keras.commands import demo
 
 
 def test_centre_bias_map_peaks_at_the_centre():

@@ -181,5 +181,5 @@ def test_validation_padding_keeps_every_batch_full(root):
 
 
 def test_missing_dataset_is_named_with_the_command(root):
-    with pytest.raises(ValueError, match="salicon: run `python -m data_prep salicon"):
+    with pytest.raises(ValueError, match="salicon: run `asnet prepare salicon"):
         data.training_samples(root, ["salicon", "synthetic-fix"])

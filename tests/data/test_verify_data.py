@@ -1,4 +1,4 @@
-"""`asnet_keras.verify_data`: every kind of damage found and named, quick vs full, the
+"""`asnet verify-data`: every kind of damage found and named, quick vs full, the
 cache of verified files, the CLI, and the data_prep command that repairs the damage
 (docs/data_integrity.md §1–2). No TensorFlow: these run in about a second."""
 
@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from asnet_keras import verify_data as verify_data_cli
+from asnet_keras.commands import verify_data as verify_data_cli
 from asnet_keras.data import file_checks
 from asnet_keras.data import verification as verify_data
 from tests.support.bad_data_fixtures import SYNTHETIC, copy_tree, damage_three, junk, remove_entry, truncate
@@ -59,7 +59,7 @@ def test_the_three_damages_are_named_with_their_reasons(root):
     message = str(verify_data.DataProblems(result.problems, root))
     for path in (named["truncated"], named["junk"], named["missing"]):
         assert path in message
-    assert f"python -m data_prep synthetic --dst {root} --n 8 --n-test 8 --size 48 --seed 0" \
+    assert f"asnet prepare synthetic --dst {root} --n 8 --n-test 8 --size 48 --seed 0" \
         in message
 
 
@@ -67,9 +67,9 @@ def test_the_repair_command_repairs(root):
     damage_three(root)
     result = verify_data.verify(root, SYNTHETIC, "quick", progress=False, use_cache=False)
     command = verify_data.repair_command(root, "synthetic-both")
-    from data_prep.__main__ import main as data_prep_main
+    from asnet_keras.commands.prepare import main as data_prep_main
 
-    argv = shlex.split(command)[3:]  # drop "python -m data_prep"
+    argv = shlex.split(command)[2:]  # drop "asnet prepare"
     assert data_prep_main(argv + ["--quiet"]) == 0
     assert result.problems
     again = verify_data.verify(root, SYNTHETIC, "quick", progress=False, use_cache=False)

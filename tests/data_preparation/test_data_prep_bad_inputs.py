@@ -12,7 +12,7 @@ import pytest
 import scipy.io
 
 import tests.support.data_prep_fixtures as F
-from data_prep.__main__ import main
+from asnet_keras.commands.prepare import main
 from data_prep.archives import ArchiveError, Source, safe_extract, UnsafeArchive
 from data_prep.io import encode_jpeg
 from data_prep.runner import prepare
@@ -287,7 +287,7 @@ def test_repackaged_thus10k_fails_naming_what_it_found(tmp_path):
     F.write(raw / "MSRA10K" / "gt_masks" / "1.png", F.png_bytes(F.mask_array()))
     rep = prepare("thus10k", raw, tmp_path / "data", quiet=True)
     assert "MSRA10K_Imgs_GT/Imgs/" in rep.fatal and "gt_masks, images" in rep.fatal
-    assert main(["thus10k", "--src", str(raw), "--dst", str(tmp_path / "data"), "-q"]) == 2
+    assert main(["thus10k", "--src", str(raw), "--dst", str(tmp_path / "data"), "-q"]) == 1
 
 
 def test_salicon_missing_fixation_file_and_orphan_annotations(tmp_path):

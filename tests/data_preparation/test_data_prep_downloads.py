@@ -14,7 +14,7 @@ import pytest
 
 import tests.support.data_prep_fixtures as F
 from data_prep import archives
-from data_prep.__main__ import main
+from asnet_keras.commands.prepare import main
 from data_prep.datasets import salicon
 from data_prep.fixations import density_sigma
 from data_prep.runner import find_raw, prepare
@@ -165,7 +165,7 @@ def test_salicon_present_but_incomplete_maps_are_never_replaced(tmp_path, broken
     assert f"official SALICON maps are present ({where}) but hold no maps for" in rep.fatal
     assert "never replaced by computed ones" in rep.fatal
     assert main(["salicon", "--src", str(raw), "--dst", str(tmp_path / "d2"), "-q",
-                 "--allow-computed-maps"]) == 2
+                 "--allow-computed-maps"]) == 1  # not prepared: the input failed
 
 
 # -------------------------------------------------------------------- SALICON editions

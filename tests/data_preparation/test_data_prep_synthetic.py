@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from data_prep.__main__ import main
+from asnet_keras.commands.prepare import main
 from data_prep.synthetic import make_synthetic
 from tests.support.helpers import file_contents as files
 

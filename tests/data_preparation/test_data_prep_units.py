@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tests.support.data_prep_fixtures as F
-from data_prep.__main__ import main
+from asnet_keras.commands.prepare import main
 from data_prep.fixations import (FixationTable, density_fc8, density_sigma, point_map,
                                  sigma_fc8, to_points)
 from asnet_keras.io import probe
@@ -119,9 +119,7 @@ def test_all_prepares_what_is_present_and_lists_the_missing(tmp_path, capsys):
 
 
 def test_help_names_every_dataset(capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["--help"])
-    assert e.value.code == 0
+    assert main(["--help"]) == 0
     text = capsys.readouterr().out
     for name in ("salicon", "thus10k", "dut-omron", "pascal-s", "mit1003", "ecssd", "hku-is", "duts",
                  "all", "synthetic", "--allow-rejects"):
@@ -132,7 +130,7 @@ def test_data_prep_imports_no_keras_tensorflow_and_only_the_light_asnet_layer():
     # data_prep may import only the package's light bottom layer: names, io, extras
     import subprocess
     import sys
-    code = ("import sys, data_prep.__main__, data_prep.runner, data_prep.synthetic, "
+    code = ("import sys, data_prep.runner, data_prep.synthetic, "
             "data_prep.io, asnet_keras.io; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow') "
             "or m.startswith('asnet_keras') and m not in "
@@ -141,6 +139,19 @@ def test_data_prep_imports_no_keras_tensorflow_and_only_the_light_asnet_layer():
             "print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_asnet_prepare_loads_neither_keras_nor_tensorflow(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys; from asnet_keras.commands import main; "
+            f"status = main(['prepare', 'synthetic', '--dst', {str(tmp_path)!r}, '--n', '2', "
+            "'--size', '32', '-q']); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
+            "print(status, bad); sys.exit(status or bool(bad))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "synthetic-both" / "test" / "list.txt").read_text().count("\n") == 2
 
 
 def test_two_archives_with_the_same_name_do_not_overwrite_each_other(tmp_path):

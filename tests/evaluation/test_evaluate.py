@@ -1,4 +1,4 @@
-"""`asnet_keras.evaluate`: a model and a folder of maps scored end to end on a tiny
+"""`asnet evaluate`: a model and a folder of maps scored end to end on a tiny
 synthetic prepared set, checked against direct calls of the metric evaluators."""
 
 import json
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from asnet_keras.data import layout as prepared
-from asnet_keras import evaluate as evaluate_cli
+from asnet_keras.commands import evaluate as evaluate_cli
 from asnet_keras.evaluation import api as evaluate
 from asnet_keras.inference import images as inference
 from asnet_keras.metrics import (
@@ -208,7 +208,7 @@ def test_missing_dataset_names_the_data_prep_command(data_root, tmp_path, capsys
                             "--datasets", "ecssd", "--out", str(tmp_path / "o")])
     assert status == 2
     err = capsys.readouterr().err
-    assert "ecssd" in err and "python -m data_prep ecssd" in err
+    assert "ecssd" in err and "asnet prepare ecssd" in err
 
 
 def test_trained_on_warnings():

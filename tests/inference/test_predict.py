@@ -1,4 +1,4 @@
-"""`python -m asnet_keras.predict`: maps at the original size for grey, colour and RGBA
+"""`asnet predict`: maps at the original size for grey, colour and RGBA
 images in one call, a corrupt file reported by name without stopping the others."""
 
 import os
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from asnet_keras import predict
 from asnet_keras import io as image_io
+from asnet_keras.commands import predict
 from asnet_keras.inference import images as inference
 from asnet_keras.inference import prediction
 
@@ -51,7 +51,7 @@ def test_predict_writes_maps_at_image_size_and_reports_corrupt_file(model_path, 
     captured = capsys.readouterr()
     assert "broken.jpg" in captured.err
     assert "3 of 4 images written" in captured.out
-    assert "asnet_keras.predict: Keras backend " in captured.out  # the devices it runs on
+    assert "asnet predict: Keras backend " in captured.out  # the devices it runs on
     for stem, (h, w) in sizes.items():
         for kind in ("saliency", "fixation"):
             saved = cv2.imread(str(out / kind / f"{stem}.png"), cv2.IMREAD_UNCHANGED)
@@ -90,8 +90,13 @@ def test_folder_input_all_good_exits_zero_and_released_postprocess_stretches(mod
 
 
 def test_missing_input_and_missing_weights_are_usage_errors(tmp_path, capsys):
-    assert predict.main([str(tmp_path / "nope.jpg"), "--weights", "w", "--out", str(tmp_path)]) == 1
-    assert "nope.jpg: no such file" in capsys.readouterr().err
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
+    # a path that does not exist stops the command before the model loads: nothing written
+    assert predict.main([str(tmp_path / "a.png"), str(tmp_path / "nope.jpg"), "--weights", "w",
+                         "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.jpg: no such file" in err and err.count("error:") == 1
+    assert not (tmp_path / "o").exists()
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
     assert predict.main([str(tmp_path / "a.png"), "--weights", str(tmp_path / "none.keras"),
                          "--out", str(tmp_path / "o")]) == 2

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from asnet_keras import predict
 from asnet_keras.commands import export as export_command
+from asnet_keras.commands import predict
 from asnet_keras.export.trained import load_trained
 from asnet_keras.inference.loading import load_asnet, resolve_model_path
 from asnet_keras.model import build_asnet

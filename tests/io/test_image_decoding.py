@@ -99,8 +99,9 @@ def test_a_header_that_lies_is_caught_after_decoding(monkeypatch):
         decode(data)
 
 
-@pytest.mark.parametrize("entry_point", ["asnet_keras.serve", "asnet_keras.predict",
-                                         "data_prep.__main__"])
+@pytest.mark.parametrize("entry_point", ["asnet_keras.commands.serve",
+                                         "asnet_keras.commands.predict",
+                                         "asnet_keras.commands.prepare"])
 def test_opencvs_own_limit_is_in_force_in_the_commands(entry_point, repo_root):
     # In a fresh process importing the command as `python -m` does, OpenCV itself
     # refuses a PNG whose header says more than DECODER_MAX_PIXELS (16,001 × 10,000),

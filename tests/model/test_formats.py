@@ -1,4 +1,4 @@
-"""The export command's `--format saved_model|onnx|openvino|litert`: each artefact,
+"""`asnet export --format saved_model|onnx|openvino|litert`: each artefact,
 written from a 64-px model, runs in its own runtime in a fresh process with the Keras
 model's outputs (≤ 1e-4), named, for any batch size; `predict` takes the ONNX and
 OpenVINO artefacts and writes the Keras model's maps; broken or foreign files are refused
@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from asnet_keras import predict
-from asnet_keras.commands import export
+from asnet_keras.commands import export, predict
 from asnet_keras.export import contract, runtimes
 from tests.support.helpers import run_fresh_python
 

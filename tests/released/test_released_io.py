@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image  # installed with matplotlib, a project requirement
 
-from asnet_keras import predict
 from asnet_keras import io as image_io
+from asnet_keras.commands import predict
 from asnet_keras.inference import images as inference
 from asnet_keras.inference.released_processing import display_rgb
 from asnet_keras.released.reading import decode_released, read_image_released

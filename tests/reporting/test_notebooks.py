@@ -11,7 +11,8 @@ import re
 import nbformat
 import pytest
 
-from asnet_keras import notebooks, reporting
+from asnet_keras import reporting
+from asnet_keras.commands import notebooks
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +76,7 @@ def produced(tmp_path_factory):
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = root / "done.json"
         if not done.is_file():
-            from asnet_keras.ablation import AblationConfig, run_ablation
+            from asnet_keras.commands.ablation import AblationConfig, run_ablation
             from data_prep.synthetic import make_synthetic
 
             make_synthetic(root / "data", n=8, size=48, seed=0, n_test=4)
@@ -220,7 +221,7 @@ def test_missing_results_folder_gives_the_command_not_a_traceback(executed_missi
     text = "\n".join(_texts(nb))
     assert "does not exist" in text
     assert "Produce them with" in text
-    assert ("python -m asnet_keras.evaluate" in text) or ("make ablation" in text)
+    assert ("asnet evaluate" in text) or ("make ablation" in text)
 
 
 def test_runner_cli_rejects_unknown_notebook(tmp_path, capsys):

@@ -35,7 +35,7 @@ def test_missing_folder_gives_the_command_not_an_error(tmp_path):
     table = reporting.compare("table3", ours)
     assert [r.label for r in table.rows if r.kind == "paper"][0] == "Mr-CNN [36]"
     text = table.text()
-    assert "does not exist" in text and "python -m asnet_keras.evaluate" in text
+    assert "does not exist" in text and "asnet evaluate" in text
     assert "--datasets pascal-s" in text
 
 

@@ -354,7 +354,7 @@ def test_a_16_bit_grey_png_within_the_byte_limit_is_answered(client):
 
 
 def test_max_pixels_beyond_opencvs_own_limit_is_a_usage_error(model_and_path, capsys):
-    from asnet_keras import serve
+    from asnet_keras.commands import serve
     from asnet_keras.io import decoding
 
     _, path = model_and_path

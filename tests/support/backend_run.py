@@ -11,12 +11,12 @@ Each process (all started together by `tests/test_backends.py`):
 2. waits until every listed backend has written;
 3. `read`: loads every other backend's two files with `asnet_keras.load_asnet` and takes
    the largest output difference against the writer's own outputs for each;
-4. runs `python -m asnet_keras.predict` (its `main`) with the TensorFlow-written weights
+4. runs `asnet predict` (its `main`) with the TensorFlow-written weights
    on FOLDER/inputs/ into FOLDER/maps_<backend>/;
 5. under JAX and torch (TensorFlow's `fit` and evaluation have their own tests): trains a
    fresh 32-px model for two steps with `compile_asnet` + `fit` on the `tf.data` training
    stream of the synthetic datasets in FOLDER/data, saves it, and scores it with
-   `python -m asnet_keras.evaluate` (its `main`) on two test images of synthetic-both;
+   `asnet evaluate` (its `main`) on two test images of synthetic-both;
 and prints one JSON line: {"differences": {"<source>/<file>": max |difference|},
 "predict_status", "predict_stdout", "fit_losses", "weights_changed", "evaluate_status",
 "evaluate_results" (the saved results.json), "seconds" (of each step)}.
@@ -104,7 +104,7 @@ def participate(folder, backends, timeout=900):
     """Steps 1–4 of the module docstring for this process's backend; the report dict."""
     import keras
 
-    from asnet_keras import predict
+    from asnet_keras.commands import predict
 
     backend = keras.backend.backend()
     seconds = {}
@@ -147,7 +147,7 @@ def participate(folder, backends, timeout=900):
 
 def fit_and_evaluate(folder, backend):
     """Step 5 of the module docstring."""
-    from asnet_keras import evaluate
+    from asnet_keras.commands import evaluate
     from asnet_keras.data.pipeline import training_dataset
     from asnet_keras.model.losses import compile_asnet
     from asnet_keras.model.options import ASNetOptions

@@ -1,4 +1,4 @@
-"""Fabricated evaluation results (the results.json schema of asnet_keras.evaluate), for
+"""Fabricated evaluation results (the results.json schema of asnet evaluate), for
 tests of the reporting code and the notebooks that need no trained model."""
 
 import json

@@ -12,7 +12,7 @@ STEPS = 3  # steps per epoch
 
 def command(root, out, *extra):
     return [
-        sys.executable, "-m", "asnet_keras.train", "--data", root, "--out", out,
+        sys.executable, "-m", "asnet_keras", "train", "--data", root, "--out", out,
         "--datasets", SYNTHETIC, "--input-size", "32", "--batch-size", "4",
         "--epochs", "2", "--steps-per-epoch", str(STEPS), "--backbone-weights", "none",
         "--learning-rate", "3e-4", "--backup-every", "1", "--verbose", "0", *extra,

@@ -12,7 +12,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from asnet_keras import train as train_command
+from asnet_keras.commands import train as train_command
 from asnet_keras.model.options import ASNetOptions
 from asnet_keras.parameters import ParameterError
 from asnet_keras.training import run_folder

@@ -34,7 +34,7 @@ def free_ports(count):
 
 def command(root, out, *extra):
     return [
-        sys.executable, "-m", "asnet_keras.train", "--data", root, "--out", out,
+        sys.executable, "-m", "asnet_keras", "train", "--data", root, "--out", out,
         "--datasets", "synthetic-fix,synthetic-sod,synthetic-both", "--input-size", "32",
         "--batch-size", "4", "--epochs", "1", "--steps-per-epoch", "2",
         "--backbone-weights", "none", "--verbose", "0", *extra,

@@ -1,4 +1,4 @@
-"""`python -m asnet_keras.train` (docs/model.md §3): a two-epoch run at 32 px on the
+"""`asnet train` (docs/model.md §3): a two-epoch run at 32 px on the
 synthetic data, killed with SIGKILL in its second epoch and started again with the same
 command, must finish with every output of the run folder, a lower validation loss, and
 history and TensorBoard logs that continue the first process's. While the first runs, a
@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from asnet_keras import train as train_module
+from asnet_keras.commands import train as train_module
 from asnet_keras.training import loop, run_folder
 from data_prep.synthetic import make_synthetic
 
@@ -164,13 +164,14 @@ def test_cli_defaults_are_the_papers():
 
 def test_missing_datasets_stop_before_any_work(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "asnet_keras.train", "--data", str(tmp_path), "--out",
+        [sys.executable, "-m", "asnet_keras", "train", "--data", str(tmp_path), "--out",
          str(tmp_path / "run")], cwd=REPO, env=environment(), capture_output=True, text=True,
         timeout=60,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a path that holds no prepared data: a usage error
+    assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr
     for name in ("salicon", "thus10k", "dut-omron"):
-        assert f"{name}: run `python -m data_prep {name}" in result.stderr
+        assert f"{name}: run `asnet prepare {name}" in result.stderr
     assert not os.path.exists(tmp_path / "run")
 
 

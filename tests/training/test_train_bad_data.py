@@ -1,5 +1,5 @@
 """Bad data never costs a training run (docs/data_integrity.md §1–3), end to end with
-`python -m asnet_keras.train` at 32 px on the synthetic data:
+`asnet train` at 32 px on the synthetic data:
 
 - a truncated image, a junk mask and a list entry whose files are missing: the run
   refuses before its first step and names all three; with `--on-bad-sample skip` it
@@ -71,7 +71,7 @@ def test_damaged_data_is_refused_before_the_first_step_then_skipped(clean, tmp_p
     assert f"{named['junk']}: not a PNG file" in err
     assert (f"{named['missing']}: lists '{named['missing_id']}' but none of its files exist"
             in err)
-    assert f"repair: python -m data_prep synthetic --dst {root} --n 8" in err
+    assert f"repair: asnet prepare synthetic --dst {root} --n 8" in err
     assert "Training stopped before its first step" in err
     assert not os.path.exists(out)  # nothing written, not even the folder
 

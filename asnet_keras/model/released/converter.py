@@ -1,9 +1,9 @@
 """Convert the authors' trained `ASNet.h5` (Keras 2) into a Keras 3 `released` model.
 
-The command line is `python -m asnet_keras.convert_released` (thin wrapper of
+The command line is `asnet convert-released` (thin wrapper of
 `convert_released` below):
 
-    python -m asnet_keras.convert_released ASNet.h5 --out weights/asnet_released.keras
+    asnet convert-released --weights ASNet.h5 --out weights/asnet_released.keras
 
 The file is read with h5py alone (no Keras 2 needed), in either layout Keras 2 writes
 (docs/released_model.md §5): `save_weights` (layer groups at the root, root attribute

@@ -1,21 +1,22 @@
-"""Command line: convert the authors' `ASNet.h5` into a Keras 3 model.
+"""`asnet convert-released`: the authors' `ASNet.h5` as a Keras 3 model.
 
-    python -m asnet_keras.convert_released ASNet.h5 --out weights/asnet_released.keras
+    asnet convert-released --weights ASNet.h5 --out weights/asnet_released.keras
 
-The work is done by `asnet_keras.model.released.converter`; see its docstring.
+The work is done by `asnet_keras.released.converter`; see its docstring. Exit status:
+0 written, 1 the file could not be written, 2 usage error (a file that is not the
+released ASNet.h5 included: `ConversionError` lists what does not fit).
 """
 
 import argparse
-import sys
 
-from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.commands import UsageError, run_command
 from asnet_keras.model.options import RECURRENCES
 from asnet_keras.model.released.converter import ConversionError, convert_released
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.convert_released",
+        prog="asnet convert-released",
         description=(
             "Convert the authors' trained ASNet.h5 (Keras 2, from the wenguanwang/ASNet "
             "repository) into a Keras 3 model. Reads the file with h5py (Keras 2 is not "
@@ -24,14 +25,16 @@ def build_parser():
             "missing, extra or mis-shaped."
         ),
         epilog=(
-            "Example: python -m asnet_keras.convert_released ASNet.h5 "
-            "--out weights/asnet_released.keras   (then: python -m asnet_keras.predict "
+            "Example: asnet convert-released --weights ASNet.h5 "
+            "--out weights/asnet_released.keras   (then: asnet predict "
             "IMAGES --weights weights/asnet_released.keras --postprocess released --out "
             "maps/). In your own script, `import asnet_keras.model.released` before "
             "keras.models.load_model(...)."
         ),
     )
-    parser.add_argument("h5", help="the Keras 2 file: ASNet.h5 (weights-only or full-model)")
+    parser.add_argument("--weights", required=True, metavar="ASNet.h5",
+                        help="the authors' trained Keras 2 file, ASNet.h5 (weights-only or "
+                        "full-model)")
     parser.add_argument(
         "--out",
         default="weights/asnet_released.keras",
@@ -54,16 +57,18 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
+def run(args):
+    """Convert --weights into --out; a file that does not fit is refused, saying why."""
     try:
-        convert_released(args.h5, args.out, by_order=args.by_order, recurrence=args.recurrence)
+        convert_released(args.weights, args.out, by_order=args.by_order,
+                         recurrence=args.recurrence)
     except ConversionError as error:
-        print(f"Refusing to convert {args.h5}: {error}", file=sys.stderr)
-        return 2
-    return 0
+        message = str(error)  # most messages start with the file's name already
+        if not message.startswith(args.weights):
+            message = f"{args.weights}: {message}"
+        raise UsageError(message) from error
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet convert-released`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

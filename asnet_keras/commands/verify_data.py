@@ -1,6 +1,6 @@
-"""Command line: check the prepared datasets a training run reads, without training.
+"""`asnet verify-data`: check the prepared datasets a training run reads, without training.
 
-    python -m asnet_keras.verify_data --data data/prepared --datasets salicon,thus10k,dut-omron
+    asnet verify-data --data data/prepared --datasets salicon,thus10k,dut-omron
 
 The work is done by `asnet_keras.data.verification` (docs/data_integrity.md §1).
 """
@@ -8,6 +8,7 @@ The work is done by `asnet_keras.data.verification` (docs/data_integrity.md §1)
 import argparse
 import sys
 
+from asnet_keras.commands import UsageError, positive, run_command
 from asnet_keras.data.layout import check_prepared
 from asnet_keras.data.verification import (
     DEFAULT_MODE,
@@ -18,18 +19,16 @@ from asnet_keras.data.verification import (
 from asnet_keras.names import PAPER_TRAINING_DATASETS
 
 
-
-
 def build_parser():
-    """The argparse parser of `python -m asnet_keras.verify_data`."""
+    """The argparse parser of `asnet verify-data`."""
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.verify_data",
+        prog="asnet verify-data",
         description=(
-            "Check the prepared datasets a training run reads (what `python -m "
-            "asnet_keras.train` does before its first step): every listed id has its "
-            "files, and each image and label is complete and has the size the layout "
-            "records. Exit status 0: all readable; 1: problems (listed with the "
-            "data_prep command that repairs them); 2: usage error."
+            "Check the prepared datasets a training run reads (what `asnet train` does "
+            "before its first step): every listed id has its files, and each image and "
+            "label is complete and has the size the layout records. Exit status 0: all "
+            "readable; 1: problems (listed with the `asnet prepare` command that repairs "
+            "them); 2: usage error."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -39,7 +38,7 @@ def build_parser():
     parser.add_argument("--mode", choices=("quick", "full"), default=DEFAULT_MODE,
                         help="quick: headers and completeness only; full: also decode every "
                         "pixel (docs/data_integrity.md §1)")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="checking threads")
+    parser.add_argument("--workers", type=positive(int), default=default_workers(), help="checking threads")
     parser.add_argument("--no-cache", action="store_true",
                         help="check every file, ignoring (and not updating) the cache of "
                         "earlier checks")
@@ -47,18 +46,12 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+def run(args):
+    """Check the datasets; 1 if any file has a problem (each listed on stderr)."""
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    if not datasets or args.workers < 1:
-        print("error: pass at least one dataset and --workers 1 or more", file=sys.stderr)
-        return 2
-    try:
-        check_prepared(args.data, datasets)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if not datasets:
+        raise UsageError("--datasets is empty: pass at least one dataset")
+    check_prepared(args.data, datasets)
     result = verify(args.data, datasets, args.mode, workers=args.workers,
                     progress=not args.quiet, use_cache=not args.no_cache)
     print(result.summary())
@@ -69,5 +62,6 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet verify-data`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

@@ -1,21 +1,21 @@
-"""Command line: saliency and fixation maps for any images, at their original size.
+"""`asnet predict`: saliency and fixation maps for any images, at their original size.
 
-    python -m asnet_keras.predict photo.jpg scans/ --weights runs/paper --out maps
+    asnet predict photo.jpg scans/ --weights runs/paper --out maps
 
 The work is done by `asnet_keras.inference.prediction` (see its docstring for what is
 written); this module parses the command line. Exit status: 0 if every image was
-written, 1 if any failed, 2 for a usage error.
+written, 1 if any could not be read or written, 2 for a usage error (an argument that
+is neither an image file nor a folder with images, or weights that cannot be loaded).
 """
 
 import argparse
-import sys
 
-from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.commands import CommandFailed, UsageError, positive, run_command
 from asnet_keras.devices import report_devices
-from asnet_keras.inference import cropping
-from asnet_keras.inference.loading import load_asnet
 from asnet_keras.export.contract import EXPORT_COMMAND, artifact_format
 from asnet_keras.export.runtimes import open_artifact
+from asnet_keras.inference import cropping
+from asnet_keras.inference.loading import load_asnet
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.inference.prediction import collect_inputs, predict_files
 from asnet_keras.io import DEFAULT_MAX_PIXELS, atomic_files
@@ -23,7 +23,7 @@ from asnet_keras.io import DEFAULT_MAX_PIXELS, atomic_files
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.predict",
+        prog="asnet predict",
         description=(
             "Saliency and fixation maps of ASNet for any images, written at each image's "
             "original size: OUT/saliency/<name>.png, OUT/fixation/<name>.png and, with "
@@ -31,13 +31,13 @@ def build_parser():
         ),
         epilog=(
             "Examples:\n"
-            "  python -m asnet_keras.predict photo.jpg --weights runs/paper --out maps\n"
-            "  python -m asnet_keras.predict images/ --weights asnet_released.keras "
+            "  asnet predict photo.jpg --weights runs/paper --out maps\n"
+            "  asnet predict images/ --weights asnet_released.keras "
             "--postprocess released --out maps\n"
-            "  python -m asnet_keras.predict images/ --weights asnet.onnx --out maps   "
+            "  asnet predict images/ --weights asnet.onnx --out maps   "
             "(no Keras model: ONNX Runtime)\n"
-            "Exit status: 0 all images written, 1 some could not be read (named on "
-            "stderr), 2 usage error."
+            "Exit status: 0 all images written, 1 some could not be read or written "
+            "(named on stderr), 2 usage error (a path that does not exist included)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,8 +49,8 @@ def build_parser():
                         ".xml (OpenVINO, float32), .tflite (LiteRT) or a SavedModel folder, "
                         f"written by {EXPORT_COMMAND}")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
-    parser.add_argument("--input-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive(int), default=4, help="images per forward pass")
+    parser.add_argument("--input-size", type=positive(int), default=None,
                         help="model input side if the saved model has none (default 224)")
     parser.add_argument("--overlay", action="store_true",
                         help="also write the saliency map over the image (JPEG)")
@@ -90,36 +90,27 @@ def load_model(path, precision="f32"):
     return load_asnet(path)
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
+def run(args):
+    """Write the maps of every image the arguments name; 1 if some failed (named)."""
     files, problems = collect_inputs(args.inputs)
-    for message in problems:
-        print(f"error: {message}", file=sys.stderr)
-    if not files:
-        print("error: no image to process", file=sys.stderr)
-        return 2 if not problems else 1
+    if problems:  # checked before the model loads: nothing is written
+        raise UsageError("; ".join(problems))
+    report_devices("asnet predict")
+    model = load_model(args.weights, args.precision)
     try:
-        report_devices("asnet_keras.predict")
-        model = load_model(args.weights, args.precision)
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,
             postprocess=args.postprocess, write_overlay=args.overlay, progress=not args.quiet,
             crops=args.crop or (), max_pixels=args.max_pixels,
         )
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except atomic_files.OutputWriteError as err:
-        print(f"error: {err}\nStopped: the maps of the images before this one are written.",
-              file=sys.stderr)
-        return 1
-    n_failed = len(failures) + len(problems)
+        raise CommandFailed(
+            f"{err}\nStopped: the maps of the images before this one are written.") from err
     print(f"{len(written)} of {len(files)} images written to {args.out}/"
-          + (f"; {n_failed} failed (see above)" if n_failed else ""))
-    return 1 if n_failed else 0
+          + (f"; {len(failures)} failed (see above)" if failures else ""))
+    return 1 if failures else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet predict`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

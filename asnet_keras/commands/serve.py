@@ -1,6 +1,6 @@
-"""Serve a trained ASNet over HTTP, with a page to try it.
+"""`asnet serve`: a trained ASNet over HTTP, with a page to try it.
 
-    python -m asnet_keras.serve --weights runs/asnet          # http://127.0.0.1:8000/
+    asnet serve --weights runs/asnet          # http://127.0.0.1:8000/
     make serve WEIGHTS=runs/asnet
 
 The model is loaded once; then:
@@ -19,17 +19,16 @@ uploads get a 4xx answer that says what is wrong; the service keeps running. Det
 docs/serving.md.
 
 Exit status: 0 after a clean shutdown (Ctrl-C; on SIGTERM uvicorn shuts down the same
-way, then lets the signal end the process), 1 the server could not start (port in use?),
-2 usage error or a model that cannot be loaded.
+way, then lets the signal end the process), 1 the server could not start (port in use?
+a server package missing?), 2 usage error or a model that cannot be loaded.
 """
 
 import argparse
 import json
 import os
-import sys
 
-from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.extras import MissingExtra, requires
+from asnet_keras.commands import CommandFailed, UsageError, number, positive, run_command
+from asnet_keras.extras import requires
 from asnet_keras.inference.loading import load_asnet, resolve_model_path
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS
@@ -37,35 +36,12 @@ from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS
 DEFAULT_PORT = 8000
 
 
-def _number(kind, low, high=None, *, above=False, noun="a number"):
-    """An argparse type: `kind(text)` that is at least `low` (more than `low` when
-    `above`) and at most `high`; anything else is refused with a message that says why."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
-        if above and value <= low:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than {low}")
-        if high is None and value < low:
-            raise argparse.ArgumentTypeError(f"{text} must be {low:g} or more")
-        if high is not None and not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is not {noun} ({low}-{high})")
-        return value
-    return parse
-
-
-def _positive(kind):
-    return _number(kind, 0, above=True)
-
-
-_non_negative_float = _number(float, 0.0)
-_port = _number(int, 0, 65535, noun="a port number")
+_port = number(int, 0, 65535, noun="a port number")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.serve",
+        prog="asnet serve",
         description=(
             "Serve a trained ASNet over HTTP: POST /predict (saliency and fixation maps of "
             "an uploaded image, at its size), POST /crop?aspect=16:9 (saliency-aware crop), "
@@ -73,7 +49,7 @@ def build_parser():
         ),
         epilog=(
             "Examples:\n"
-            "  python -m asnet_keras.serve --weights runs/asnet\n"
+            "  asnet serve --weights runs/asnet\n"
             "  curl -F image=@photo.jpg http://127.0.0.1:8000/predict -o saliency.png\n"
             "  curl -F image=@photo.jpg 'http://127.0.0.1:8000/predict?map=fixation' "
             "-o fixation.png\n"
@@ -90,21 +66,21 @@ def build_parser():
                         "0.0.0.0 opens it to the network)")
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                         help=f"TCP port (default {DEFAULT_PORT})")
-    parser.add_argument("--workers", type=_positive(int), default=1,
+    parser.add_argument("--workers", type=positive(int), default=1,
                         help="server processes, each with its own copy of the model "
                         "(default 1; more only helps with more cores than one process uses)")
-    parser.add_argument("--max-batch", type=_positive(int), default=8,
+    parser.add_argument("--max-batch", type=positive(int), default=8,
                         help="most images per forward pass; 1 = one at a time (default 8)")
-    parser.add_argument("--batch-wait-ms", type=_non_negative_float, default=10.0,
+    parser.add_argument("--batch-wait-ms", type=number(float, 0.0), default=10.0,
                         help="the longest a forward pass that is not full waits for "
                         "requests still being uploaded and decoded, in milliseconds; with "
                         "none on the way it starts at once (default 10)")
-    parser.add_argument("--max-pixels", type=_positive(int), default=DEFAULT_MAX_PIXELS,
+    parser.add_argument("--max-pixels", type=positive(int), default=DEFAULT_MAX_PIXELS,
                         help=f"largest image accepted, width × height (default "
                         f"{DEFAULT_MAX_PIXELS:,}); larger uploads get 413")
-    parser.add_argument("--max-upload-mb", type=_positive(float), default=50.0,
+    parser.add_argument("--max-upload-mb", type=positive(float), default=50.0,
                         help="largest upload accepted, in MiB (default 50)")
-    parser.add_argument("--input-size", type=_positive(int), default=None,
+    parser.add_argument("--input-size", type=positive(int), default=None,
                         help="model input side if the saved model has none (default 224)")
     parser.add_argument("--postprocess", choices=POSTPROCESS, default="default",
                         help="'released': the authors' main.py resizing and min-max stretch, "
@@ -127,18 +103,12 @@ def app_options(args):
     }
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
-    try:
-        with requires("serve"):  # FastAPI and uvicorn: the serve extra, imported when used
-            import uvicorn
+def run(args):
+    """Load the model and serve it until Ctrl-C (or SIGTERM)."""
+    with requires("serve"):  # FastAPI and uvicorn: the serve extra, imported when used
+        import uvicorn
 
-        from asnet_keras.serving import app as serving_app
-    except MissingExtra as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    from asnet_keras.serving import app as serving_app  # FastAPI's app: only when serving
 
     options = app_options(args)
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
@@ -147,18 +117,13 @@ def main(argv=None):
             try:
                 model = load_asnet(args.weights)
                 app = serving_app.create_app(model, weights=args.weights, **options)
-            except (ValueError, FileNotFoundError, OSError) as err:
-                print(f"error: {err}", file=sys.stderr)
-                return 2
+            except OSError as err:  # an unreadable model file: as a bad --weights
+                raise UsageError(str(err)) from err
             print(f"Serving {model.name} ({app.state.service.pipeline.input_size} px input) on "
                   f"{url} (page at /, API docs at /docs); Ctrl-C stops it.", flush=True)
             uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
         else:
-            try:  # each worker loads it; refuse a wrong path before they start
-                resolve_model_path(args.weights)
-            except (ValueError, FileNotFoundError) as err:
-                print(f"error: {err}", file=sys.stderr)
-                return 2
+            resolve_model_path(args.weights)  # each worker loads it: refuse a wrong path first
             os.environ[serving_app.ENV_OPTIONS] = json.dumps(
                 {"weights": os.path.abspath(args.weights), **options})
             print(f"Serving {args.weights} with {args.workers} worker processes on {url} "
@@ -169,13 +134,12 @@ def main(argv=None):
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
         return 0
     except SystemExit as stop:  # uvicorn exits when it cannot bind or start
-        code = stop.code if isinstance(stop.code, int) else 1
-        if code:
-            print(f"error: the server could not start on {url} (is the port in use? try "
-                  "--port)", file=sys.stderr)
-            return 1
+        if stop.code not in (None, 0):
+            raise CommandFailed(f"the server could not start on {url} (is the port in use? "
+                                "try --port)") from None
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet serve`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

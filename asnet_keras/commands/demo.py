@@ -1,16 +1,16 @@
-"""The whole job on built-in data: `make demo` on a fresh machine with no dataset.
+"""`asnet demo`: the whole job on built-in data, `make demo` on a fresh machine with no dataset.
 
-    python -m asnet_keras.demo --out demo
+    asnet demo --out demo
 
 Five phases, each timed and printed:
 
 1. data: the synthetic prepared datasets (`data_prep.synthetic`): fixation-only,
    mask-only and doubly-labelled scenes, like ASNet's SALICON / THUS10K / DUT-OMRON mix,
    plus a held-out `synthetic-both/test` split with masks and fixations;
-2. train: the paper configuration (`asnet_keras.train`), VGG16 initialised from ImageNet
+2. train: the paper configuration (`asnet train`), VGG16 initialised from ImageNet
    when Keras' cached no-top weights file is present, from scratch otherwise (said in
    the report); smaller inputs and fewer steps than the paper so it fits in minutes;
-3. evaluate: the trained model on the held-out test split (`asnet_keras.evaluate`);
+3. evaluate: the trained model on the held-out test split (`asnet evaluate`);
 4. baseline: a centre-bias map (an image-sized Gaussian) scored through the same
    `--pred-dir` path, the classic reference a saliency model must beat;
 5. report: `OUT/report/` with README.md (settings, timings, model vs baseline),
@@ -30,12 +30,20 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from asnet_keras._cli import quiet_tensorflow
+from asnet_keras.commands import run_command
+from asnet_keras.data.layout import samples
+from asnet_keras.evaluation.api import evaluate_model, evaluate_pred_dir
+from asnet_keras.evaluation.plots import plot_pr_curves, plot_qualitative_grid
 from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY
 from asnet_keras.formatting import format_number, markdown_table
+from asnet_keras.inference.images import read_grey
+from asnet_keras.io import read_image
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
 from asnet_keras.names import SYNTHETIC_DATASETS as DATASETS
 from asnet_keras.names import SYNTHETIC_TEST_DATASET as TEST_DATASET
+from asnet_keras.training.config import TrainConfig
+from asnet_keras.training.loop import train
+from data_prep.synthetic import make_synthetic
 
 IMAGENET_FILE = os.path.join(
     os.path.expanduser("~"), ".keras", "models", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -98,8 +106,6 @@ def centre_bias_map(height, width, sigma=CENTRE_BIAS_SIGMA):
 
 def write_centre_bias(data, folder):
     """Write the centre-bias map of every test image to `folder/<dataset>/<id>.png`."""
-    from asnet_keras.data.layout import samples
-
     target = os.path.join(folder, TEST_DATASET)
     os.makedirs(target, exist_ok=True)
     for sample in samples(data, TEST_DATASET, "test"):
@@ -184,10 +190,6 @@ def _report_markdown(settings, backbone_sentence, timings, comparison, quick, n_
 
 def _qualitative_rows(data, maps_dir, n):
     """Images, saved maps and masks of the first `n` test images (qualitative.png)."""
-    from asnet_keras.data.layout import samples
-    from asnet_keras.inference.images import read_grey
-    from asnet_keras.io import read_image
-
     rows, labels = [], []
     for sample in samples(data, TEST_DATASET, "test")[:n]:
         rows.append({
@@ -209,8 +211,6 @@ def run_demo(out, quick=False, settings=None, progress=True):
         settings: a `DemoSettings` overriding `FULL` / `QUICK`.
         progress: progress bars and training output.
     """
-    from data_prep.synthetic import make_synthetic
-
     settings = settings or (QUICK if quick else FULL)
     out = os.path.abspath(out)
     data = os.path.join(out, "data")
@@ -229,9 +229,6 @@ def run_demo(out, quick=False, settings=None, progress=True):
     make_synthetic(data, n=settings.n_train, size=settings.image_size, n_test=settings.n_test)
     t = phase("data", t)
 
-    from asnet_keras.training.config import TrainConfig
-    from asnet_keras.training.loop import train
-
     weights, backbone_sentence = backbone_choice()
     print(f"[demo] 2/5 training → {run}\n[demo] {backbone_sentence}", flush=True)
     train(TrainConfig(
@@ -242,8 +239,6 @@ def run_demo(out, quick=False, settings=None, progress=True):
         backbone_weights=weights, verbose=1 if progress else 0,
     ))
     t = phase("train", t)
-
-    from asnet_keras.evaluation.api import evaluate_model, evaluate_pred_dir
 
     print(f"[demo] 3/5 evaluating on {TEST_DATASET}/test", flush=True)
     eval_dir = os.path.join(out, "eval")
@@ -262,8 +257,6 @@ def run_demo(out, quick=False, settings=None, progress=True):
     t = phase("baseline", t)
 
     print(f"[demo] 5/5 report → {report}", flush=True)
-    from asnet_keras.evaluation.plots import plot_pr_curves, plot_qualitative_grid
-
     os.makedirs(report, exist_ok=True)
     comparison = compare(_headline(model_results), _headline(baseline_results))
     plot_pr_curves(
@@ -307,9 +300,9 @@ def run_demo(out, quick=False, settings=None, progress=True):
 
 
 def build_parser():
-    """The argparse parser of `python -m asnet_keras.demo`."""
+    """The argparse parser of `asnet demo`."""
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.demo",
+        prog="asnet demo",
         description=(
             "The whole pipeline on built-in synthetic data, no download: generate data, "
             "train ASNet, evaluate it on a held-out test split against a centre-bias "
@@ -325,10 +318,8 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
+def run(args):
+    """Run the demo, then print its report."""
     metrics = run_demo(args.out, quick=args.quick, progress=not args.quiet)
     with open(os.path.join(args.out, "report", "README.md"), encoding="utf-8") as f:
         print(f.read())
@@ -336,8 +327,8 @@ def main(argv=None):
         print("warning: ASNet did not beat the centre bias on every measure (see the "
               "report); the demo's training is short, try again on a less loaded machine "
               "or with ImageNet weights.", file=sys.stderr)
-    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet demo`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

@@ -1,11 +1,11 @@
-"""Train and evaluate every Table 5 variant (``make ablation``), resumably.
+"""`asnet ablation`: train and evaluate every Table 5 variant (``make ablation``), resumably.
 
 Paper §4.2, docs/model.md §4. One folder per variant under ``--out``:
 
     OUT/ablation.json            the settings of the latest call
-    OUT/<variant>/run/           training (asnet_keras.train: config.json, best.weights.h5,
+    OUT/<variant>/run/           training (`asnet train`: config.json, best.weights.h5,
                                  history.csv, finished.json when training ended normally)
-    OUT/<variant>/eval/          evaluation (asnet_keras.evaluate: <dataset>/results.json,
+    OUT/<variant>/eval/          evaluation (`asnet evaluate`: <dataset>/results.json,
                                  summary.md) and eval_done.json when it ended normally
     OUT/summary.md               ours per Table 5 row, and the paper's Table 5 beside them
 
@@ -15,9 +15,9 @@ training finished is not trained again, and one whose evaluation finished is not
 again, so an interrupted call is resumed by calling again with the same arguments.
 
 Example:
-    python -m asnet_keras.ablation --data data/prepared --out results/ablation
+    asnet ablation --data data/prepared --out results/ablation
     # smoke run on the synthetic data:
-    python -m asnet_keras.ablation --data /tmp/syn --out /tmp/abl --variants full,wo_extra \\
+    asnet ablation --data /tmp/syn --out /tmp/abl --variants full,wo_extra \\
         --datasets synthetic-both --eval-datasets synthetic-both --input-size 32 --epochs 1 \\
         --steps-per-epoch 2 --backbone-weights none
 """
@@ -26,17 +26,23 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asnet_keras._cli import quiet_tensorflow
+import keras
+
+from asnet_keras import reporting
+from asnet_keras.commands import CommandFailed, positive, run_command
+from asnet_keras.data.layout import check_prepared
+from asnet_keras.evaluation.api import DEFAULT_SPLIT, evaluate_model
 from asnet_keras.formatting import format_number, markdown_table, text_table
 from asnet_keras.inference.loading import resolve_model_path
 from asnet_keras.io.atomic_files import atomic_write_text
 from asnet_keras.model.variants import INTERMEDIATE_ROWS, VARIANTS, get_variant
-from asnet_keras.names import FINAL_OUTPUT
+from asnet_keras.names import FINAL_OUTPUT, PAPER_TRAINING_DATASETS
+from asnet_keras.training.config import TrainConfig
+from asnet_keras.training.loop import train
 
 EVAL_DATASETS = ("ecssd", "hku-is", "pascal-s")  # Table 5's columns
 TRAIN_FINISHED = "finished.json"
@@ -152,16 +158,11 @@ def weights_of(folder):
     try:
         return Path(resolve_model_path(folder))
     except ValueError as error:
-        raise FileNotFoundError(f"{error} Delete {folder} and run the ablation again.") from None
+        raise CommandFailed(f"{error} Delete {folder} and run the ablation again.") from None
 
 
 def default_train(kwargs):
     """Train one variant in this process (`asnet_keras.training.loop.train`)."""
-    import keras
-
-    from asnet_keras.training.config import TrainConfig
-    from asnet_keras.training.loop import train
-
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(kwargs) - names)
     if unknown:
@@ -173,10 +174,6 @@ def default_train(kwargs):
 def default_evaluate(run, data, datasets, out, all_outputs=False, save_maps=False,
                      batch_size=None):
     """Evaluate one training run folder in this process (`evaluate_model`)."""
-    import keras
-
-    from asnet_keras.evaluation.api import evaluate_model
-
     keras.backend.clear_session()
     kwargs = {"batch_size": batch_size} if batch_size else {}
     evaluate_model(os.fspath(run), data, list(datasets), os.fspath(out),
@@ -212,7 +209,7 @@ def run_ablation(config, train_fn=None, evaluate_fn=None, log=print):
             log(f"{tag}: training -> {run_dir(out, name)}")
             train_fn(_train_kwargs(config, name))
             if not (run_dir(out, name) / TRAIN_FINISHED).is_file():
-                raise RuntimeError(f"training of {name} returned without writing "
+                raise CommandFailed(f"training of {name} returned without writing "
                                    f"{run_dir(out, name) / TRAIN_FINISHED}")
             did["trained"] = True
             log(f"{tag}: trained in {time.perf_counter() - start:.0f} s")
@@ -250,8 +247,6 @@ def _summary_rows(config):
 
 def summary_table(config):
     """Ours per Table 5 row and eval dataset: maxF and MAE (text and Markdown)."""
-    from asnet_keras import reporting
-
     header = ["Table 5 row", "Variant"]
     for d in config.eval_datasets:
         header += [f"{d} maxF ↑", f"{d} MAE ↓"]
@@ -268,8 +263,6 @@ def summary_table(config):
 
 def write_summary(config):
     """Write OUT/summary.md (ours, and the paper's Table 5 beside it); returns the text."""
-    from asnet_keras import reporting
-
     md, text = summary_table(config)
     parts = [f"# Ablation (Table 5): {config.out}", "", md, ""]
     paper_datasets = reporting.paper_table("table5").datasets
@@ -291,7 +284,7 @@ def _csv(text):
 
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="python -m asnet_keras.ablation",
+        prog="asnet ablation",
         description="Train and evaluate the Table 5 variants, one folder per variant; "
                     "finished variants are skipped, so calling again resumes.")
     p.add_argument("--data", required=True, help="prepared data root")
@@ -302,32 +295,28 @@ def build_parser():
                    help="training datasets, comma-separated (default: training's default)")
     p.add_argument("--eval-datasets", type=_csv, default=list(EVAL_DATASETS),
                    help=f"evaluation datasets (default {','.join(EVAL_DATASETS)})")
-    p.add_argument("--input-size", type=int, default=224, help="input size in px (paper: 224)")
-    p.add_argument("--epochs", type=int, default=12, help="epochs (paper: 12)")
-    p.add_argument("--steps-per-epoch", type=int, default=None,
+    p.add_argument("--input-size", type=positive(int), default=224, help="input size in px (paper: 224)")
+    p.add_argument("--epochs", type=positive(int), default=12, help="epochs (paper: 12)")
+    p.add_argument("--steps-per-epoch", type=positive(int), default=None,
                    help="steps per epoch (default: one pass over the training data)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=positive(int), default=None,
                    help="training batch (default: training's)")
     p.add_argument("--backbone-weights", default="imagenet",
                    help="VGG16 initialisation: imagenet, none, or a .h5 path")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-maps", action="store_true", help="also save the predicted maps")
-    p.add_argument("--eval-batch-size", type=int, default=None)
+    p.add_argument("--eval-batch-size", type=positive(int), default=None)
     return p
 
 
+def run(args):
+    """Check that every dataset is prepared (before hours of training), then run."""
+    config = AblationConfig(**vars(args))
+    check_prepared(config.data, config.datasets or PAPER_TRAINING_DATASETS)
+    check_prepared(config.data, config.eval_datasets, split=DEFAULT_SPLIT)
+    run_ablation(config)
+
+
 def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
-    try:
-        config = AblationConfig(**vars(args))
-        run_ablation(config)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """`asnet ablation`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

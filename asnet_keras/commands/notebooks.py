@@ -1,4 +1,4 @@
-"""Execute the paper-table notebooks against a results folder (``make notebooks``).
+"""`asnet notebooks`: execute the paper-table notebooks against results folders (``make notebooks``).
 
 The notebooks in ``notebooks/`` are stored without outputs. This runs each one from top to
 bottom in a fresh ``python3`` kernel (the interpreter running this module, i.e. the
@@ -7,7 +7,7 @@ the environment variables their first cell reads, and writes the executed copies
 ``--out``. The stored notebooks are never modified.
 
 Example:
-    python -m asnet_keras.notebooks --results results/eval --ablation results/ablation \\
+    asnet notebooks --results results/eval --ablation results/ablation \\
         --data data/prepared --out results/notebooks
 """
 
@@ -15,10 +15,11 @@ import argparse
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.extras import MissingExtra, requires
+from asnet_keras.commands import CommandFailed, positive, run_command
+from asnet_keras.extras import requires
 
 NOTEBOOKS = (
     "table2_fp_mit1003",
@@ -28,7 +29,8 @@ NOTEBOOKS = (
     "fig5_pr_curves",
     "fig6_qualitative",
 )
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+REPOSITORY = Path(__file__).resolve().parents[2]  # the checkout holding asnet_keras/
+NOTEBOOK_DIR = REPOSITORY / "notebooks"
 # Command-line option -> the environment variable the notebooks' first cell reads.
 ENV = {
     "results": "ASNET_RESULTS",
@@ -64,8 +66,7 @@ def kernel_env(results=None, ablation=None, data=None, datasets=None, figures=No
             env[ENV[key]] = os.path.abspath(os.path.expanduser(os.fspath(value)))
     if datasets is not None:
         env[ENV["datasets"]] = datasets
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPOSITORY), env.get("PYTHONPATH")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("MPLBACKEND", "Agg")
     return env
@@ -104,8 +105,6 @@ def execute_all(out, names=None, results=None, ablation=None, data=None, dataset
 
     ``jobs`` notebooks run at a time (each in its own kernel process).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     out = Path(out)
     env = kernel_env(results, ablation, data, datasets,
                      figures if figures is not None else out / "figures")
@@ -129,7 +128,7 @@ def execute_all(out, names=None, results=None, ablation=None, data=None, dataset
 
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="python -m asnet_keras.notebooks",
+        prog="asnet notebooks",
         description="Execute the paper-table notebooks against results folders; executed "
                     "copies go to --out (the stored notebooks stay without outputs).")
     p.add_argument("--results", help="the folder `make eval` wrote (ASNET_RESULTS)")
@@ -140,28 +139,21 @@ def build_parser():
     p.add_argument("--out", required=True, help="folder for the executed notebooks")
     p.add_argument("--figures", help="folder for the figures' PNGs (default OUT/figures)")
     p.add_argument("--notebooks", help=f"comma-separated subset of: {', '.join(NOTEBOOKS)}")
-    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
-    p.add_argument("--jobs", type=int, default=1, help="notebooks executed at a time (default 1)")
+    p.add_argument("--timeout", type=positive(int), default=600, help="seconds per cell (default 600)")
+    p.add_argument("--jobs", type=positive(int), default=1, help="notebooks executed at a time (default 1)")
     return p
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
-    quiet_tensorflow()
-    args = build_parser().parse_args(argv)
+def run(args):
+    """Execute the notebooks; CommandFailed naming those that failed (their errors above)."""
     names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
-    try:
-        outcome = execute_all(args.out, names, args.results, args.ablation, args.data,
-                              args.datasets, args.figures, args.timeout, jobs=args.jobs)
-    except (ValueError, FileNotFoundError, MissingExtra) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    outcome = execute_all(args.out, names, args.results, args.ablation, args.data,
+                          args.datasets, args.figures, args.timeout, jobs=args.jobs)
     failed = [n for n, e in outcome.items() if e]
     if failed:
-        print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+        raise CommandFailed(f"{len(failed)} notebook(s) failed: {', '.join(failed)}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv=None):
+    """`asnet notebooks`; returns the exit status (asnet_keras.commands.run_command)."""
+    return run_command(argv, build_parser, run)

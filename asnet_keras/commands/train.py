@@ -1,6 +1,6 @@
-"""Command line: train ASNet as in the paper, resumable, on one device or many hosts.
+"""`asnet train`: train ASNet as in the paper, resumable, on one device or many hosts.
 
-    python -m asnet_keras.train --data data/prepared --out runs/asnet
+    asnet train --data data/prepared --out runs/asnet
 
 Every flag is a field of `asnet_keras.training.config.TrainConfig` (defaults: the
 paper's); the loop is `asnet_keras.training.loop.train`, whose docstring describes
@@ -9,11 +9,9 @@ resuming, and `asnet_keras.training.run_folder` what the run folder holds.
 
 import argparse
 import dataclasses
-import sys
 
-from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.io.atomic_files import OutputWriteError
-from asnet_keras.data.verification import MODES as VERIFY_MODES
+from asnet_keras.commands import run_command
+from asnet_keras.data.verification import MODES as VERIFY_MODES, DataProblems
 from asnet_keras.devices import report_devices
 from asnet_keras.model.options import RECURRENCES
 from asnet_keras.model.variants import VARIANTS
@@ -28,7 +26,7 @@ from asnet_keras.training.loop import train
 from asnet_keras.training.run_lock import RunLocked
 
 _HELP = {
-    "data": "prepared data root, as written by `python -m data_prep` (docs/datasets.md §10)",
+    "data": "prepared data root, as written by `asnet prepare` (docs/datasets.md §10)",
     "out": "run folder; run the same command again to resume it",
     "datasets": "comma-separated training datasets (paper: salicon,thus10k,dut-omron)",
     "input_size": "square input side in px, a multiple of 16, at least 32 (paper: 224)",
@@ -69,11 +67,10 @@ _HELP = {
 
 
 
-
 def build_parser():
-    """The argparse parser of `python -m asnet_keras.train`; flags = TrainConfig fields."""
+    """The argparse parser of `asnet train`; flags = TrainConfig fields."""
     parser = argparse.ArgumentParser(
-        prog="python -m asnet_keras.train",
+        prog="asnet train",
         description=(
             "Train ASNet (CVPR 2018) on prepared datasets. Defaults reproduce the paper "
             "(§3.3): SALICON + THUS10K + DUT-OMRON, 224 px, batch 10, Adam 1e-4 /10 every "
@@ -118,18 +115,15 @@ def parse_args(argv=None):
         parser.error(str(error))
 
 
+def run(args):
+    """Train with the TrainConfig the arguments give (a value it refuses: exit 2)."""
+    config = TrainConfig(**vars(args))
+    report_devices("asnet train")
+    train(config)
+
+
 def main(argv=None):
-    """Command-line entry point; returns the exit status (1 when training fails)."""
-    quiet_tensorflow()
-    config = parse_args(argv)
-    try:
-        report_devices("asnet_keras.train")
-        train(config)
-    except (ValueError, TrainingDiverged, BadSampleError, RunLocked, OutputWriteError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """`asnet train`: 0 trained; 1 training failed (unreadable data, diverged, the run
+    folder in use, a write failed); 2 usage error (unprepared data included)."""
+    return run_command(argv, build_parser, run,
+                       failures=(DataProblems, TrainingDiverged, BadSampleError, RunLocked))

@@ -14,7 +14,7 @@ does not exist, options that do not fit the weights).
 
 import argparse
 
-from asnet_keras.commands import CommandFailed, positive, run_command
+from asnet_keras.commands import CommandFailed, UsageError, positive, run_command
 from asnet_keras.export.contract import (CHECK_TOLERANCE, EXPORT_COMMAND, FORMATS,
                                          PORTABLE_FORMATS, format_for)
 from asnet_keras.inference.loading import resolve_model_path
@@ -116,7 +116,9 @@ def run(args):
         report = export(args.weights, args.out, fmt, input_size=args.input_size,
                         fixation_head=args.fixation_head, fixation_28=args.fixation_28,
                         use_convlstm=args.use_convlstm, config=args.variant, check=args.check)
-    except (FormatUnavailable, RuntimeError) as error:  # a missing package, a failed check
+    except FormatUnavailable as error:  # a missing extra or another backend: as MissingExtra
+        raise UsageError(str(error)) from error
+    except RuntimeError as error:  # the written file failed its check
         raise CommandFailed(str(error)) from error
     print(f"wrote {report['out']} ({fmt}): {report['layers_copied']} layers copied, options "
           f"{report['options']}, outputs {report['outputs']}")

@@ -110,7 +110,7 @@ def test_a_missing_extra_is_named_when_its_feature_is_used(extra, blocked, code,
     assert f"needs the module '{module}'" in message and extras.FEATURES[extra] in message
 
 
-# The deployment formats keep their own exception types (the export command exits 1 on
+# The deployment formats keep their own exception types (the export command exits 2 on
 # FormatUnavailable, predict names the file on ArtifactError) with the extra's sentence.
 DEPLOY_CASES = [
     (["tf2onnx"], "from asnet_keras.export.formats import require; require('onnx')",

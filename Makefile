@@ -36,7 +36,7 @@ TORCH ?= torch==2.13.0
 BACKEND_TESTS ?= tests/model tests/layers
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock dist setup-torch test test-fast test-jax test-jax-all test-torch demo data synthetic \
+.PHONY: help setup lock dist setup-torch test lint-imports test-fast test-jax test-jax-all test-torch demo data synthetic \
         verify-data train eval predict export convert-released ablation notebooks bench \
         bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
         serve setup-browser test-browser bench-serve bench-head
@@ -67,9 +67,13 @@ dist: $(STAMP) ## Build the sdist and the wheel into dist/ (python -m build)
 setup-torch: $(STAMP) ## Add the optional PyTorch backend to .venv (TORCH=torch==2.13.0)
 	$(PY) -m pip install --quiet "$(TORCH)"
 
-test: $(STAMP) ## Run the whole test suite, then the model/layer/loss tests under JAX: what CI runs
+test: $(STAMP) ## The layer contracts, the whole test suite, then the model/layer/loss tests under JAX: what CI runs
+	$(MAKE) --no-print-directory lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-jax
+
+lint-imports: $(STAMP) ## Check the layer order of the package (import-linter contracts in pyproject.toml)
+	$(VENV)/bin/lint-imports --no-cache
 
 test-jax: $(STAMP) ## The model, layer and loss tests under KERAS_BACKEND=jax (not slow; about 3 min)
 	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -m "not slow and not backend_heavy" -q $(PYTEST_ARGS)

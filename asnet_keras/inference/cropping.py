@@ -23,10 +23,14 @@ Example:
 """
 
 import dataclasses
+import json
+import os
 import re
 from fractions import Fraction
 
 import numpy as np
+
+from asnet_keras.io.atomic_files import atomic_write_bytes, atomic_write_text
 
 # "16:9", "1.91:1", "4x5", "1/1": two positive decimals separated by ':', 'x' or '/'.
 _ASPECT = re.compile(r"^\s*(\d{1,6}(?:\.\d{1,6})?)\s*[:xX/]\s*(\d{1,6}(?:\.\d{1,6})?)\s*$")
@@ -239,11 +243,7 @@ def write_crops(out, name, image, saliency, aspects, scale=1.0):
     Raises:
         OSError: a crop could not be written.
     """
-    import os
-
-    import cv2
-
-    from asnet_keras.io.atomic_files import atomic_write_bytes
+    import cv2  # OpenCV only to encode the crops: the crop rule above is pure numpy
 
     paths, boxes = {}, []
     for aspect in aspects:
@@ -263,11 +263,6 @@ def write_crops(out, name, image, saliency, aspects, scale=1.0):
 
 def write_crop_index(out, boxes_by_image):
     """Write `OUT/crops.json`: {image path: [box dict, …]} (`CropBox.to_dict`)."""
-    import json
-    import os
-
-    from asnet_keras.io.atomic_files import atomic_write_text
-
     path = os.path.join(out, "crops.json")
     content = {str(k): [b.to_dict() for b in v] for k, v in boxes_by_image.items()}
     atomic_write_text(path, json.dumps(content, indent=1))

@@ -11,7 +11,7 @@ Three stages, each a method, so that a caller runs each where it pays:
 1. `prepare`: one decoded image → float32 (S, S, 3) network input, raw RGB 0–255.
    default: `images.resize_to_input` of the RGB uint8 (H, W, 3) image;
    released: `released_preprocess` of the array main.py's imread gave
-   (`asnet_keras.released.reading.read_image_released`; docs/released_pipeline.md §1, §2).
+   (`asnet_keras.io.released_reading.read_image_released`; docs/released_pipeline.md §1, §2).
 2. `forward`: n prepared inputs → one `predict_on_batch` → per image a dict key → float32
    (h, w) map at the network's resolution (`fixation` 14×14 and `saliency_conv1` 224×224
    at S = 224).
@@ -60,7 +60,7 @@ from asnet_keras.inference.images import DEFAULT_INPUT_SIZE, resize_to_input, up
 from asnet_keras.io import DEFAULT_MAX_PIXELS, read_image
 from asnet_keras.metrics import to_uint8
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
-from asnet_keras.released import reading as released_reading
+from asnet_keras.io import released_reading
 
 # "default": our pipeline (bilinear upsampling, uint8 rounding); "released": the authors'
 # main.py pre- and post-processing, for a model converted from their ASNet.h5.

@@ -25,7 +25,7 @@ the service and evaluation run too: resize to the model input, network, bilinear
 upsampling to the image size, uint8 rounding. ``--postprocess released`` instead
 reproduces the authors' `main.py` for a model converted from their `ASNet.h5`
 (`asnet_keras.model.released`): its image reading (grey files are contrast-stretched to 0…255
-before the network, as main.py did; `asnet_keras.released.reading`), its input resizing
+before the network, as main.py did; `asnet_keras.io.released_reading`), its input resizing
 and its min–max stretched output (`released_preprocess` / `released_postprocess`);
 docs/released_pipeline.md.
 

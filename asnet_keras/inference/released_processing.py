@@ -119,7 +119,7 @@ def released_preprocess(image, size=INPUT_SIZE):
     used as is (an alpha channel, which main.py cannot handle, is dropped). Then a plain
     stretch (aspect ratio not kept) to size×size with Pillow's antialiased BILINEAR. The
     mean subtraction and the RGB → BGR flip happen inside the model (its `preprocess`
-    layer). Pass the array `asnet_keras.released.reading.read_image_released` gives: whether
+    layer). Pass the array `asnet_keras.io.released_reading.read_image_released` gives: whether
     main.py saw a file as 2-D or 3-D decides the stretch (docs/released_pipeline.md §2).
 
     Args:
@@ -165,7 +165,7 @@ def released_postprocess(saliency, image_size):
 
 
 def display_rgb(image):
-    """An array `asnet_keras.released.reading.read_image_released` gave, as RGB uint8
+    """An array `asnet_keras.io.released_reading.read_image_released` gave, as RGB uint8
     (H, W, 3), for overlays and crops only.
 
     Grey is repeated to three channels; 16-bit grey is scaled to 8 bits as the default

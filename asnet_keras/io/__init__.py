@@ -8,6 +8,8 @@ loading either (tested). Each contract has its home here:
     decoding  the one decoder, run only once the header fits the limit (pixels and
               decoded bytes), with OpenCV's own pixel limit set; 16 → 8-bit scaling;
               `read_image`, the package's image reader (its names load on first use)
+    released_reading  an image read as the authors' main.py read it (`--postprocess
+              released`: grey files stay 2-D; docs/released_pipeline.md §1–§3)
     atomic_files  outputs written completely or not at all (full disk included)
     errors    why an image is refused (415 / 413 / 422 in the service)
 

@@ -12,6 +12,7 @@ import os
 
 import keras
 
+from asnet_keras.layers.static_convlstm import StaticConvLSTM2D
 from asnet_keras.model.options import RECURRENCES
 from asnet_keras.parameters import check_choice
 
@@ -197,8 +198,6 @@ def recurrent_block(
             unroll=keras.backend.backend() == "jax",
             name=name,
         )(sequence)
-    from asnet_keras.layers import StaticConvLSTM2D
-
     return StaticConvLSTM2D(
         filters,
         3,

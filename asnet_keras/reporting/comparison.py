@@ -18,6 +18,7 @@ from asnet_keras.formatting import (
     markdown_table,
     text_table,
 )
+from asnet_keras.model.variants import VARIANTS
 from asnet_keras.names import FIXATION_28_OUTPUT
 from asnet_keras.names import FINAL_OUTPUT as PR_OUTPUT
 from asnet_keras.reporting.display import Message, RawTable
@@ -305,8 +306,6 @@ def our_metrics(source, datasets, task, outputs=None, decimals=3):
 
 def ablation_overview(source, datasets=None):
     """One line per Table 5 variant: trained?, evaluated on which datasets."""
-    from asnet_keras.model.variants import VARIANTS
-
     datasets = datasets or list(paper_table("table5").datasets)
     header = ["Variant", "Table 5 row", "Trained", "Evaluated", "Folder"]
     rows = []

@@ -25,7 +25,7 @@ import asnet_keras.io.decoding  # noqa: F401
 
 def create_app(model, **options):
     """`asnet_keras.serving.app.create_app` (imported lazily: FastAPI is only needed here)."""
-    from asnet_keras.serving.app import create_app as _create_app
+    from asnet_keras.serving.app import create_app as _create_app  # FastAPI: the serve extra
 
     return _create_app(model, **options)
 

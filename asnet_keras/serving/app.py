@@ -30,7 +30,7 @@ from asnet_keras.extras import requires
 from asnet_keras.inference import cropping
 from asnet_keras.inference.maps import MAP_KINDS, MapPipeline, output_names
 from asnet_keras.io import check_max_pixels
-from asnet_keras.released.reading import decode_released
+from asnet_keras.io.released_reading import decode_released
 from asnet_keras.serving.batcher import MicroBatcher
 from asnet_keras.serving.engine import (
     DEFAULT_MAX_PIXELS, UploadError, decode_upload, map_statistics)

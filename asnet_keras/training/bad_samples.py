@@ -202,7 +202,7 @@ class BadSampleGuard:
     # ------------------------------------------------------------------ during training
 
     def _owners(self):
-        from asnet_keras.data import pipeline as data
+        from asnet_keras.data import pipeline as data  # TensorFlow: loaded when training runs
 
         owners = {}
         for train, val, _ in data.training_samples(
@@ -222,7 +222,7 @@ class BadSampleGuard:
             BadSampleError: `stop`, naming the file(s).
             the original error: no file of the batch is at fault.
         """
-        from asnet_keras.data import pipeline as data
+        from asnet_keras.data import pipeline as data  # TensorFlow: loaded when training runs
 
         config = self.config
         batch = data.planned_batch(config.data, config.datasets, config.batch_size, config.seed,
@@ -252,7 +252,7 @@ class BadSampleGuard:
         """
         import tensorflow as tf
 
-        from asnet_keras.data import pipeline as data
+        from asnet_keras.data import pipeline as data  # TensorFlow: loaded when training runs
 
         config = self.config
         while True:

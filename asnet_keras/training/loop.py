@@ -39,6 +39,7 @@ import os
 import time
 
 from asnet_keras.data.layout import check_prepared
+from asnet_keras.devices import keras_backend
 from asnet_keras.io import atomic_files
 from asnet_keras.training import bad_samples, run_lock
 from asnet_keras.training.config import (
@@ -158,7 +159,7 @@ class _Run:
 
 def _train(config, strategy, out, paths, guard):
     """Set the run up, resume it, and run its epochs (in that order)."""
-    from asnet_keras.data import pipeline
+    from asnet_keras.data import pipeline  # TensorFlow: loaded when training starts
 
     is_chief, worker = worker_role(strategy)
     n_train, n_val = pipeline.count_images(config.data, config.datasets, guard.keys)
@@ -217,8 +218,6 @@ def _write_run_config(run, pipeline, n_train, n_val):
 
 def _check_backend():
     """The loop is `tf.distribute` code: refuse another Keras backend with the way out."""
-    from asnet_keras.devices import keras_backend
-
     backend = keras_backend()
     if backend != "tensorflow":
         raise ValueError(

@@ -16,7 +16,7 @@ replica count (batch-norm statistics aside, which `sync_batchnorm` handles).
 def per_sample_losses(output_names, loss_variant="full"):
     """Each output's loss as a per-sample function (y_true, y_pred) → (batch,), in output
     order: KL for fixation outputs, Eq. 7 (of `loss_variant`) for saliency outputs."""
-    from asnet_keras.model.losses import asnet_losses
+    from asnet_keras.model.losses import asnet_losses  # Keras: loaded when steps are built
 
     losses = asnet_losses(list(output_names), loss_variant)
     return [_per_sample(losses[name]) for name in output_names]

@@ -149,7 +149,7 @@ def test_to_8bit_is_round_half_up_of_v_times_255_over_65535():
 def test_one_scaling_for_data_prep_the_released_reader_and_pred_dir(tmp_path):
     from asnet_keras.evaluation.pred_dir import read_map
     from asnet_keras.inference.released_processing import display_rgb
-    from asnet_keras.released.reading import read_image_released
+    from asnet_keras.io.released_reading import read_image_released
     from data_prep.io import decode_image
 
     grey = np.array([[0, 128, 129, 257], [32767, 32768, 65280, 65535]], np.uint16)

@@ -21,7 +21,7 @@ from asnet_keras import io as image_io
 from asnet_keras.commands import predict
 from asnet_keras.inference import images as inference
 from asnet_keras.inference.released_processing import display_rgb
-from asnet_keras.released.reading import decode_released, read_image_released
+from asnet_keras.io.released_reading import decode_released, read_image_released
 
 
 SIZE = 32  # the released graph builds at any multiple of 16 from 32; main.py used 224

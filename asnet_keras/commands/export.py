@@ -1,6 +1,7 @@
 """`asnet export`: trained ASNet weights as a plain Keras model or a deployment artefact.
 
     asnet export --weights runs/exp1 --out asnet.keras                      # plain Keras
+    asnet export --weights runs/exp1 --format keras2 --out asnet_k2.h5        # Keras 2
     asnet export --weights runs/exp1 --format onnx --out asnet.onnx         # ONNX Runtime
     asnet export --weights runs/exp1 --format openvino --out asnet.xml
     asnet export --weights runs/exp1 --format litert --out asnet.tflite
@@ -16,7 +17,7 @@ import argparse
 
 from asnet_keras.commands import CommandFailed, UsageError, positive, run_command
 from asnet_keras.export.contract import (CHECK_TOLERANCE, EXPORT_COMMAND, FORMATS,
-                                         PORTABLE_FORMATS, format_for)
+                                         KERAS2_FORMAT, PORTABLE_FORMATS, format_for)
 from asnet_keras.inference.loading import resolve_model_path
 
 # How to run each artefact, printed after writing it.
@@ -28,6 +29,8 @@ _USAGE = {
                 "asnet predict IMAGES --weights {out} --out maps",
     "litert": "ai_edge_litert.interpreter.Interpreter({out!r})"
               ".get_signature_runner()(image=x)",
+    KERAS2_FORMAT: "tf_keras.models.load_model({out!r}, compile=False) (or TensorFlow "
+                   "2.15's tf.keras)",
 }
 
 
@@ -39,8 +42,11 @@ def build_parser():
             "keras or h5) a self-contained Keras model file that any Keras 3 code can load "
             "with keras.models.load_model(FILE, compile=False), without installing or "
             "importing asnet_keras: the network rebuilt from built-in layers only "
-            "(ConvLSTMs as keras.layers.ConvLSTM2D). The other formats are compiled graphs "
-            "for other runtimes: saved_model (TensorFlow / TF Serving, signature "
+            "(ConvLSTMs as keras.layers.ConvLSTM2D; for --variant released also its "
+            "learned prior and its Keras 2 gates, docs/deployment.md §5). --format keras2 "
+            "writes the same network as a Keras 2 .h5 model for tf_keras and TensorFlow <= "
+            "2.15 (tf_keras.models.load_model(FILE, compile=False)). The other formats are "
+            "compiled graphs for other runtimes: saved_model (TensorFlow / TF Serving, signature "
             "serving_default), onnx (ONNX Runtime), openvino (.xml + .bin, OpenVINO), "
             "litert (.tflite, LiteRT / TFLite). Every artefact takes raw RGB pixels 0-255 "
             "as input 'image' (batch, S, S, 3), any batch size, and has the model's named "
@@ -67,14 +73,14 @@ def build_parser():
     )
     parser.add_argument(
         "--out", required=True, metavar="PATH",
-        help="where to write it: FILE.keras (default format) or FILE.h5 (legacy HDF5); "
-        "FILE.onnx, FILE.xml (OpenVINO, FILE.bin beside it), FILE.tflite, or a new FOLDER "
-        "for saved_model",
+        help="where to write it: FILE.keras (default format) or FILE.h5 (legacy HDF5; "
+        "Keras 2's with --format keras2); FILE.onnx, FILE.xml (OpenVINO, FILE.bin beside "
+        "it), FILE.tflite, or a new FOLDER for saved_model",
     )
     parser.add_argument(
         "--format", choices=FORMATS, default=None,
-        help="keras | h5 | saved_model | onnx | openvino | litert (default: from the --out "
-        "suffix)",
+        help="keras | h5 | keras2 | saved_model | onnx | openvino | litert (default: from "
+        "the --out suffix; a .h5 name means h5, Keras 3's)",
     )
     parser.add_argument(
         "--input-size", type=positive(int), default=None, metavar="PX",
@@ -83,7 +89,8 @@ def build_parser():
     )
     parser.add_argument(
         "--variant", choices=("paper", "released"), default=None,
-        help="network configuration: 'paper' (default) or 'released' (the authors' network)",
+        help="network configuration: 'paper' (default) or 'released' (the authors' network; "
+        "every format loads without asnet_keras)",
     )
     parser.add_argument(
         "--fixation-28", action="store_true", default=None,
@@ -99,7 +106,8 @@ def build_parser():
     )
     parser.add_argument(
         "--no-check", dest="check", action="store_false",
-        help="skip loading the written file (in its runtime) and comparing its outputs",
+        help="skip loading the written file (in its runtime) and comparing its outputs "
+        "(keras2's check needs tf_keras installed)",
     )
     return parser
 

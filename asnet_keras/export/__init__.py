@@ -3,7 +3,10 @@
 - `contract`: the formats and their file names, the input `image`, the signature
   `serving_default`, the check's input and tolerance — every export keeps these.
 - `trained`: `load_trained`, the float32 model and `ASNetOptions` an export starts from.
-- `portable`: `export_portable`, the plain-Keras `.keras`/`.h5` (built-in layers only).
+- `builtin`: `builtin_graph`, the trained network in built-in Keras layers only (the
+  released network's prior and Keras 2 gates included).
+- `portable`: `export_portable`, the plain-Keras 3 `.keras`/`.h5` of that network.
+- `keras2`: `export_keras2`, the same network as a Keras 2 `.h5` (`tf_keras`, TF ≤ 2.15).
 - `formats`: `export_artifact`, SavedModel, ONNX, OpenVINO and LiteRT.
 - `check`: comparing what was written with the trained model (fresh process for artefacts).
 - `runtimes`: `open_artifact`, an artefact in its own runtime behind the Keras model's

@@ -1,7 +1,8 @@
 """`export`: trained ASNet weights → any format of `asnet_keras.export.contract`, checked.
 
-One call for every format: `keras` and `h5` go to `asnet_keras.export.portable`, the
-compiled formats to `asnet_keras.export.formats`; both return the same report.
+One call for every format: `keras` and `h5` go to `asnet_keras.export.portable`, `keras2`
+to `asnet_keras.export.keras2`, the compiled formats to `asnet_keras.export.formats`; all
+return the same report.
 
 Example:
     >>> from asnet_keras.export.api import export
@@ -10,8 +11,9 @@ Example:
     ('onnx', True)
 """
 
-from asnet_keras.export.contract import PORTABLE_FORMATS, format_for
+from asnet_keras.export.contract import KERAS2_FORMAT, PORTABLE_FORMATS, format_for
 from asnet_keras.export.formats import export_artifact
+from asnet_keras.export.keras2 import export_keras2
 from asnet_keras.export.portable import export_portable
 
 
@@ -34,8 +36,8 @@ def export(weights, out, fmt=None, *, input_size=None, fixation_head=None, fixat
     Raises:
         FileNotFoundError: nothing at `weights`.
         ValueError: a path or option is wrong; the message says what to pass.
-        asnet_keras.export.formats.FormatUnavailable: a package the format needs is
-            missing, or the Keras backend is not TensorFlow.
+        asnet_keras.export.formats.FormatUnavailable: a package the format (or its check)
+            needs is missing, or the Keras backend is not TensorFlow.
         RuntimeError: what was written does not reproduce the trained model.
     """
     fmt = format_for(out, fmt)
@@ -43,4 +45,6 @@ def export(weights, out, fmt=None, *, input_size=None, fixation_head=None, fixat
                    use_convlstm=use_convlstm, config=config, check=check)
     if fmt in PORTABLE_FORMATS:
         return export_portable(weights, out, **options)
+    if fmt == KERAS2_FORMAT:
+        return export_keras2(weights, out, **options)
     return export_artifact(weights, out, fmt, **options)

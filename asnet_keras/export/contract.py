@@ -4,6 +4,7 @@ artefact's input and signature carry, and the check every written file passes.
     format       written                     runtime that loads it
     keras        FILE.keras                  any Keras 3 (`keras.models.load_model`), no asnet_keras
     h5           FILE.h5 (legacy HDF5)       the same
+    keras2       FILE.h5 (Keras 2 HDF5)      tf_keras, TensorFlow ≤ 2.15's tf.keras (`load_model`), no asnet_keras
     saved_model  FOLDER (saved_model.pb …)   TensorFlow / TF Serving: signature "serving_default"
     onnx         FILE.onnx                   ONNX Runtime (and any ONNX consumer)
     openvino     FILE.xml + FILE.bin         OpenVINO
@@ -27,11 +28,13 @@ import numpy as np
 EXPORT_COMMAND = "asnet export"
 
 PORTABLE_FORMATS = ("keras", "h5")  # the `stock` graph, built-in Keras layers only
+KERAS2_FORMAT = "keras2"  # the same network for Keras 2 (asnet_keras.export.keras2)
 ARTIFACT_FORMATS = ("saved_model", "onnx", "openvino", "litert")  # compiled graphs
-FORMATS = PORTABLE_FORMATS + ARTIFACT_FORMATS
-# The name each format is written under ("": a SavedModel is a folder).
-SUFFIXES = {"keras": ".keras", "h5": ".h5", "saved_model": "", "onnx": ".onnx",
-            "openvino": ".xml", "litert": ".tflite"}
+FORMATS = PORTABLE_FORMATS + (KERAS2_FORMAT,) + ARTIFACT_FORMATS
+# The name each format is written under ("": a SavedModel is a folder). A .h5 name means
+# Keras 3's h5 unless --format keras2 says otherwise (the first match wins).
+SUFFIXES = {"keras": ".keras", "h5": ".h5", KERAS2_FORMAT: ".h5", "saved_model": "",
+            "onnx": ".onnx", "openvino": ".xml", "litert": ".tflite"}
 WEIGHTS_ONLY_SUFFIX = ".weights.h5"  # holds no network: never an export
 
 INPUT_NAME = "image"  # the one input of every artefact
@@ -65,8 +68,9 @@ def format_for(out, fmt=None):
     if out.endswith(WEIGHTS_ONLY_SUFFIX):
         raise ValueError(
             f"--out {out}: a .weights.h5 file holds no network, so it cannot be loaded "
-            "without this package; name a .keras file (recommended), a legacy .h5 file, or "
-            "an artefact (.onnx, .xml, .tflite, a SavedModel folder with --format saved_model)."
+            "without this package; name a .keras file (recommended), a legacy .h5 file (for "
+            "Keras 2 with --format keras2), or an artefact (.onnx, .xml, .tflite, a "
+            "SavedModel folder with --format saved_model)."
         )
     if fmt is None:
         for name, suffix in SUFFIXES.items():
@@ -74,8 +78,8 @@ def format_for(out, fmt=None):
                 return name
         raise ValueError(
             f"--out {out}: cannot tell the format from the name. Use a .keras, .h5, .onnx, "
-            ".xml (OpenVINO) or .tflite (LiteRT) name, or pass --format (saved_model writes "
-            "a folder)."
+            ".xml (OpenVINO) or .tflite (LiteRT) name, or pass --format (keras2 writes a "
+            ".h5 file for Keras 2, saved_model a folder)."
         )
     if fmt == "saved_model":
         if os.path.isfile(out) or out.endswith(tuple(s for s in SUFFIXES.values() if s)):

@@ -2,10 +2,11 @@
 
 Training, evaluation and prediction use the `static` graph (`StaticConvLSTM2D`, a custom
 layer). Other Keras 3 code can load that only after importing this package.
-`export_portable` rebuilds the same network as the `stock` graph — built-in Keras layers
-only, the ConvLSTMs as `keras.layers.ConvLSTM2D` — copies the trained weights into it
-layer by layer (by name, `asnet_keras.layers.copy_weights_by_name`), saves it, loads the
-file back and checks that it gives the trained model's maps (`asnet_keras.export.check`):
+`export_portable` rebuilds the same network from built-in Keras layers only
+(`asnet_keras.export.builtin.builtin_graph`: the ConvLSTMs as `keras.layers.ConvLSTM2D`;
+for the `released` network also its prior and its Keras 2 gates), with the trained weights,
+saves it, loads the file back and checks that it gives the trained model's maps
+(`asnet_keras.export.check`):
 
     asnet export --weights runs/exp1 --out asnet.keras
 
@@ -22,16 +23,16 @@ import os
 
 import keras
 
+from asnet_keras.export.builtin import builtin_graph, custom_objects
 from asnet_keras.export.check import compare_outputs, model_outputs
 from asnet_keras.export.contract import PORTABLE_FORMATS, check_images, format_for
 from asnet_keras.export.trained import load_trained
-from asnet_keras.layers import copy_weights_by_name
 from asnet_keras.model.saving import save_model
 
 
 def export_portable(weights, out, *, input_size=None, fixation_head=None, fixation_28=None,
                     use_convlstm=None, config=None, check=True):
-    """Save the `stock` (built-ins only) ASNet graph holding `weights` to `out`.
+    """Save the ASNet holding `weights` to `out`, built-in Keras layers only.
 
     Args:
         weights: a `.weights.h5` file (from either graph), a whole saved model (`.keras`,
@@ -49,7 +50,8 @@ def export_portable(weights, out, *, input_size=None, fixation_head=None, fixati
     Raises:
         FileNotFoundError: nothing at `weights`.
         ValueError: a path or option is wrong; the message says what to do.
-        RuntimeError: the written file does not reproduce the trained model.
+        RuntimeError: the network still holds an object of this package, or the
+            written file does not reproduce the trained model.
     """
     out = os.fspath(out)
     fmt = format_for(out)
@@ -62,8 +64,11 @@ def export_portable(weights, out, *, input_size=None, fixation_head=None, fixati
         weights, input_size=input_size, fixation_head=fixation_head,
         fixation_28=fixation_28, use_convlstm=use_convlstm, config=config,
     )
-    stock = options.replace(recurrence="stock").build()
-    copied = copy_weights_by_name(source, stock)
+    stock, copied = builtin_graph(source, options)
+    foreign = custom_objects(stock)
+    if foreign:
+        raise RuntimeError(f"{out}: the network still names {foreign}, so it would not load "
+                           "without asnet_keras; nothing was written. Please report this.")
     save_model(stock, out)  # a .h5 the user asked for: without Keras' legacy warning
 
     differences = None

@@ -7,6 +7,7 @@
     FILE.xml (+ FILE.bin)   OpenVINO (CPU), float32 unless precision="bf16"
     FOLDER (saved_model.pb) TensorFlow's SavedModel loader, signature "serving_default"
     FILE.tflite             LiteRT interpreter (`ai-edge-litert`, else `tf.lite`)
+    FILE.h5, fmt="keras2"   `tf_keras.models.load_model` (Keras 2; only when asked by name)
 
 and returns an object that the inference pipeline (`asnet_keras.inference.maps`,
 `asnet_keras.inference.prediction`) uses like a Keras model: `inputs[0].shape`
@@ -36,7 +37,8 @@ import sys
 import numpy as np
 
 from asnet_keras.export.contract import (ARTIFACT_FORMATS, EXPORT_COMMAND, INPUT_NAME,
-                                         METADATA_KEY, SIGNATURE, artifact_format)
+                                         KERAS2_FORMAT, METADATA_KEY, SIGNATURE,
+                                         artifact_format)
 from asnet_keras.extras import missing_message
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, OUTPUT_NAMES
 
@@ -318,12 +320,37 @@ class LiteRTModel(ArtifactModel):
         return {k: np.array(v) for k, v in self.runner(**{INPUT_NAME: images}).items()}
 
 
+class Keras2Model(ArtifactModel):
+    """A Keras 2 `.h5` model (`--format keras2`) in `tf_keras`, as its users load it."""
+
+    format = KERAS2_FORMAT
+
+    def __init__(self, path):
+        try:  # optional runtime, imported on use: this module stays light
+            import tf_keras
+        except ImportError:
+            raise _missing(KERAS2_FORMAT, "tf_keras") from None
+        path = os.fspath(path)
+        try:
+            self.model = tf_keras.models.load_model(path, compile=False)
+        except Exception as error:  # noqa: BLE001 - h5py and Keras raise many classes
+            raise _unreadable(path, KERAS2_FORMAT, error) from error
+        size = _square_input(path, KERAS2_FORMAT, self.model.inputs[0].shape.as_list())
+        _check_outputs(path, KERAS2_FORMAT, self.model.output_names)
+        super().__init__(path, size, self.model.output_names)
+
+    def _run(self, images):
+        outputs = self.model.predict_on_batch(images)
+        return dict(zip(self.output_names, outputs if isinstance(outputs, list) else [outputs]))
+
+
 def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
     """Load an exported ASNet artefact; see the module docstring.
 
     Args:
         path: the .onnx / .xml / .tflite file or the SavedModel folder.
-        fmt: its format; None guesses from the name (`artifact_format`).
+        fmt: its format; None guesses from the name (`artifact_format`; a Keras 2 `.h5`
+            is opened only with fmt="keras2").
         precision: OpenVINO only: "f32" or "bf16".
         threads: ONNX Runtime, OpenVINO and LiteRT: worker threads (None: default).
         options: passed to the runtime class (`OnnxModel(allow_spinning=…)`).
@@ -343,6 +370,8 @@ def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
         return SavedModelModel(path)
     if fmt == "litert":
         return LiteRTModel(path, threads=threads)
+    if fmt == KERAS2_FORMAT:  # never guessed: a .h5 name is Keras 3's first
+        return Keras2Model(path)
     raise ArtifactError(
         f"{path}: not an exported artefact: pass a .onnx, .xml (OpenVINO, with its .bin), "
         f".tflite file or a SavedModel folder ({EXPORT_COMMAND} writes them)."
@@ -354,7 +383,7 @@ def build_parser():
         prog="python -m asnet_keras.export.runtimes",
         description=(
             f"Run an ASNet artefact written by `{EXPORT_COMMAND} --format "
-            "saved_model|onnx|openvino|litert` in its own runtime (no Keras model "
+            "saved_model|onnx|openvino|litert|keras2` in its own runtime (no Keras 3 model "
             "involved) on a .npy array of images, and save every output under its name in "
             "a .npz file. The export command uses this, in a fresh process, to check each "
             "artefact against the Keras model."
@@ -364,7 +393,7 @@ def build_parser():
     )
     parser.add_argument("artifact", metavar="ARTEFACT",
                         help=".onnx, .xml (OpenVINO), .tflite file or SavedModel folder")
-    parser.add_argument("--format", choices=ARTIFACT_FORMATS, default=None,
+    parser.add_argument("--format", choices=(*ARTIFACT_FORMATS, KERAS2_FORMAT), default=None,
                         help="the artefact's format (default: from its name)")
     parser.add_argument("--inputs", required=True, metavar="NPY",
                         help="float32 array (n, S, S, 3) of raw RGB images, values 0-255")

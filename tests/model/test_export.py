@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -12,22 +10,13 @@ import pytest
 from asnet_keras.commands import export
 from asnet_keras.export.portable import export_portable
 from asnet_keras.model import build_asnet
+from tests.support.export_runs import load_elsewhere
 
-# Run in a fresh interpreter whose cwd and path cannot reach asnet_keras; importing it is
-# made to fail outright, so the load below uses nothing but Keras.
+# Loads with nothing but Keras, in a fresh process that cannot import asnet_keras.
 _LOAD_ELSEWHERE = """
-import os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-sys.modules["asnet_keras"] = None
-try:
-    import asnet_keras
-except ImportError:
-    pass
-else:
-    raise SystemExit("asnet_keras was importable")
 import keras, numpy as np
 images = np.load("images.npy")
-for name in sys.argv[1:]:
+for name in ("m.keras", "m.h5"):
     model = keras.models.load_model(name, compile=False, safe_mode=True)
     outputs = model.predict_on_batch(images)
     np.savez(name + ".npz", *outputs, names=np.array(model.output_names))
@@ -60,12 +49,7 @@ def test_export_loads_without_asnet_keras_and_matches(trained, tmp_path):
         assert code == 0
     np.save(tmp_path / "images.npy", images)
 
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run(
-        [sys.executable, "-c", _LOAD_ELSEWHERE, "m.keras", "m.h5"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = load_elsewhere(_LOAD_ELSEWHERE, tmp_path)
     assert "loaded without asnet_keras: []" in result.stdout
     for suffix in (".keras", ".h5"):
         saved = np.load(tmp_path / f"m{suffix}.npz")

@@ -39,7 +39,7 @@ BACKEND_TESTS ?= tests/model tests/layers
 .PHONY: help setup lock dist setup-torch test lint-imports test-fast test-jax test-jax-all test-torch demo data synthetic \
         verify-data train eval predict export convert-released ablation notebooks bench \
         bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
-        serve setup-browser test-browser bench-serve bench-head
+        serve setup-browser test-browser bench-serve bench-head bench-gpu
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -137,6 +137,9 @@ bench-head: $(STAMP) ## The head's ConvLSTMs part by part (convolutions, gate ar
 
 bench-train-step: $(STAMP) ## One training step at batch 10, 224 px, static vs stock (ARGS="--backend jax|torch")
 	$(PY) benchmarks/train_step.py $(ARGS)
+
+bench-gpu: $(STAMP) ## ASNet and VGG16 on the backend's accelerator, 224 px: inference, training, f32/bf16, memory, < 8 min (docs/backends.md §7)
+	$(PY) benchmarks/gpu_check.py $(ARGS)
 
 bench-pipeline: $(STAMP) ## Input pipeline images/s against training images/s
 	$(PY) benchmarks/pipeline.py $(ARGS)

@@ -58,28 +58,58 @@ def keras_backend():
     return keras.backend.backend()
 
 
-def nvidia_gpus(timeout=10):
-    """Names of the GPUs `nvidia-smi -L` lists; [] when it is absent, fails or lists none.
-
-    Example: ['NVIDIA H200'] on a one-GPU host. MIG slices are not counted separately.
-    """
+def _nvidia_smi(arguments, timeout):
+    """`nvidia-smi ARGUMENTS`' output lines; [] when it is absent or fails."""
     executable = shutil.which("nvidia-smi")
     if executable is None:
         return []
     try:
         result = subprocess.run(
-            [executable, "-L"], capture_output=True, text=True, timeout=timeout, check=False
+            [executable, *arguments], capture_output=True, text=True, timeout=timeout,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return []
-    if result.returncode != 0:
-        return []
+    return result.stdout.splitlines() if result.returncode == 0 else []
+
+
+def nvidia_gpus(timeout=10):
+    """Names of the GPUs `nvidia-smi -L` lists; [] when it is absent, fails or lists none.
+
+    Example: ['NVIDIA H200'] on a one-GPU host. MIG slices are not counted separately.
+    """
     names = []
-    for line in result.stdout.splitlines():
+    for line in _nvidia_smi(["-L"], timeout):
         match = _GPU_LINE.match(line.strip())
         if match:
             names.append(match["name"])
     return names
+
+
+def nvidia_gpu_details(timeout=20):
+    """Name, driver version and memory of each GPU `nvidia-smi` lists; [] without one.
+
+    Example: [{"name": "NVIDIA H100 80GB HBM3", "driver_version": "580.159.04",
+    "memory_total": "81559 MiB"}].
+    """
+    fields = ("name", "driver_version", "memory_total")
+    query = ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]
+    details = []
+    for line in _nvidia_smi(query, timeout):
+        values = [value.strip() for value in line.split(",")]
+        if len(values) == len(fields):
+            details.append(dict(zip(fields, values)))
+    return details
+
+
+def cpu_name():
+    """The CPU's model name from /proc/cpuinfo (e.g. 'AMD EPYC 9B14'), else what
+    `platform` says; imports no framework."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            return next(line.split(":", 1)[1].strip() for line in file if "model name" in line)
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def backend_devices(backend=None):
@@ -220,15 +250,9 @@ def machine_info():
     """
     import keras
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as file:
-            cpu = next(line.split(":", 1)[1].strip() for line in file if "model name" in line)
-    except (OSError, StopIteration):
-        pass
     description = describe()
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "keras": keras.__version__,
         "backend": description["backend"],

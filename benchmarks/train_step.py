@@ -75,6 +75,16 @@ def make_step(step, kind, size, batch, jit):
     return (trainer_step if step == "trainer" else keras_step)(kind, size, batch, jit)
 
 
+def jit_for(setting, backend, training=True):
+    """`jit_compile` for `--jit-compile` "on", "off" or "default": Keras' "auto" under JAX
+    (jax.jit) and torch (eager); under TensorFlow what `asnet_keras.performance` measured
+    faster, TRAIN_JIT_COMPILE (or PREDICT_JIT_COMPILE when not `training`)."""
+    from asnet_keras import performance
+
+    measured = performance.TRAIN_JIT_COMPILE if training else performance.PREDICT_JIT_COMPILE
+    return inference.jit_setting(setting, measured if backend == "tensorflow" else "auto")
+
+
 def batch_for(model, batch, size, seed=0):
     """(images, {output: target}) with plausible targets for every output."""
     rng = np.random.default_rng(seed)
@@ -139,13 +149,9 @@ def main(argv=None):
     if not graphs or any(g not in GRAPHS for g in graphs):
         parser.error(f"--graphs {args.graphs!r}: pass static, stock or static,stock")
 
-    from asnet_keras import performance
     from asnet_keras.devices import machine_info
 
-    if args.jit_compile == "default":
-        jit = performance.TRAIN_JIT_COMPILE if backend == "tensorflow" else "auto"
-    else:
-        jit = args.jit_compile == "on"
+    jit = jit_for(args.jit_compile, backend)
     if args.child:
         child(step, args.child, args.size, args.batch, jit)
         return 0

@@ -45,6 +45,18 @@ def test_nvidia_gpus_is_empty_when_nvidia_smi_fails_or_is_missing(fake_nvidia_sm
     assert devices.nvidia_gpus() == []
 
 
+def test_nvidia_gpu_details_reads_name_driver_and_memory(fake_nvidia_smi):
+    fake_nvidia_smi("NVIDIA H100 80GB HBM3, 580.159.04, 81559 MiB\n"
+                    "NVIDIA H200, 580.159.03, 143771 MiB\n")
+    assert devices.nvidia_gpu_details() == [
+        {"name": "NVIDIA H100 80GB HBM3", "driver_version": "580.159.04",
+         "memory_total": "81559 MiB"},
+        {"name": "NVIDIA H200", "driver_version": "580.159.03", "memory_total": "143771 MiB"},
+    ]
+    fake_nvidia_smi("Failed to initialize NVML\n", status=9)
+    assert devices.nvidia_gpu_details() == []
+
+
 def _backend_sees_a_gpu():
     return any(d["kind"] == "GPU" for d in devices.backend_devices()[1])
 

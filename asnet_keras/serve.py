@@ -25,12 +25,16 @@ way, then lets the signal end the process), 1 the server could not start (port i
 
 import argparse
 import json
+import math
 import os
 import sys
 
 from asnet_keras._cli import quiet_tensorflow
-from asnet_keras.inference.loading import load_asnet, resolve_model_path
+from asnet_keras.export.contract import EXPORT_COMMAND, artifact_format
+from asnet_keras.export.runtimes import PRECISIONS, check_precision, open_model
+from asnet_keras.inference.loading import resolve_model_path
 from asnet_keras.inference.maps import POSTPROCESS
+from asnet_keras.serving import limits
 from asnet_keras.serving.engine import DEFAULT_MAX_PIXELS
 
 DEFAULT_PORT = 8000
@@ -44,6 +48,8 @@ def _number(kind, low, high=None, *, above=False, noun="a number"):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if above and value <= low:
             raise argparse.ArgumentTypeError(f"{text} must be greater than {low}")
         if high is None and value < low:
@@ -83,10 +89,25 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--weights", required=True, metavar="RUN|FILE",
-                        help="trained model: run folder, .keras, .h5 or .weights.h5")
+                        help="trained model: run folder, .keras, .h5 or .weights.h5; or an "
+                        "exported artefact run in its own runtime: .onnx (ONNX Runtime), "
+                        ".xml (OpenVINO; with --precision bf16 the fastest on CPUs with "
+                        "AVX-512 BF16 or AMX), .tflite (LiteRT) or a SavedModel folder, "
+                        f"written by {EXPORT_COMMAND}")
+    parser.add_argument("--precision", choices=PRECISIONS, default="f32",
+                        help="OpenVINO artefacts (.xml) only: 'bf16' computes in bfloat16 "
+                        "(maps within about 1e-3 of float32); default f32")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; "
-                        "0.0.0.0 opens it to the network)")
+                        "0.0.0.0 opens it to the network, and then the names clients use "
+                        "for this machine must be allowed with --allow-host)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a name the service answers to in the Host header, besides "
+                        f"{', '.join(limits.LOOPBACK_HOSTS)} (any port); repeat it for "
+                        "more, e.g. "
+                        "--allow-host myhost.lan --allow-host 192.168.1.20; '*' accepts any "
+                        "name, which lets web pages on other sites reach the service "
+                        "through DNS rebinding. Other names get 400")
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                         help=f"TCP port (default {DEFAULT_PORT})")
     parser.add_argument("--workers", type=_positive(int), default=1,
@@ -102,7 +123,28 @@ def build_parser():
                         help=f"largest image accepted, width × height (default "
                         f"{DEFAULT_MAX_PIXELS:,}); larger uploads get 413")
     parser.add_argument("--max-upload-mb", type=_positive(float), default=50.0,
-                        help="largest upload accepted, in MiB (default 50)")
+                        help="largest upload accepted, in MiB (default 50); a body without "
+                        "Content-Length is counted as it arrives and refused with 413 as "
+                        "soon as it is over")
+    parser.add_argument("--header-timeout", type=_positive(float),
+                        default=limits.DEFAULT_HEADER_TIMEOUT,
+                        help="seconds a connection may take to send a request's headers, "
+                        "from its opening or the previous answer; then it is closed "
+                        f"(default {limits.DEFAULT_HEADER_TIMEOUT:g})")
+    parser.add_argument("--body-timeout", type=_positive(float),
+                        default=limits.DEFAULT_BODY_TIMEOUT,
+                        help="seconds from a request's headers to the end of its body; then "
+                        f"408 (default {limits.DEFAULT_BODY_TIMEOUT:g})")
+    parser.add_argument("--keep-alive-timeout", type=_positive(float),
+                        default=limits.DEFAULT_KEEP_ALIVE_TIMEOUT,
+                        help="seconds an idle connection stays open after an answer "
+                        f"(default {limits.DEFAULT_KEEP_ALIVE_TIMEOUT:g})")
+    parser.add_argument("--max-connections", type=_positive(int),
+                        default=limits.DEFAULT_MAX_CONNECTIONS,
+                        help="requests served at once, each on its connection; one more gets "
+                        "503 at once (connections idle or still sending headers do not count: "
+                        "the timeouts close them) (default "
+                        f"{limits.DEFAULT_MAX_CONNECTIONS})")
     parser.add_argument("--input-size", type=_positive(int), default=None,
                         help="model input side if the saved model has none (default 224)")
     parser.add_argument("--postprocess", choices=POSTPROCESS, default="default",
@@ -123,7 +165,29 @@ def app_options(args):
         "batch_wait_ms": args.batch_wait_ms,
         "max_pixels": args.max_pixels,
         "max_upload_bytes": int(args.max_upload_mb * (1 << 20)),
+        "allowed_hosts": list(limits.allowed_hosts(args.allow_host)),
+        "body_timeout": args.body_timeout,
+        "max_connections": args.max_connections,
     }
+
+
+def server_options(args):
+    """The `uvicorn.run` keyword arguments the command line asks for (connections and
+    their timeouts, `asnet_keras.serving.connections`)."""
+    from asnet_keras.serving import connections  # needs uvicorn, checked by `main`
+
+    return {"host": args.host, "port": args.port, "log_level": args.log_level,
+            **connections.server_options(header_timeout=args.header_timeout,
+                                         keep_alive_timeout=args.keep_alive_timeout)}
+
+
+def _check_weights(path, precision):
+    """Refuse a wrong --weights before worker processes start (each loads it)."""
+    if artifact_format(path) is None:
+        resolve_model_path(path)
+    elif not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or folder.")
+    check_precision(path, precision)
 
 
 def main(argv=None):
@@ -139,32 +203,38 @@ def main(argv=None):
               "`python -m pip install -r requirements.txt` (or make setup)", file=sys.stderr)
         return 2
 
-    options = app_options(args)
+    try:
+        options = app_options(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
     try:
         if args.workers == 1:
             try:
-                model = load_asnet(args.weights)
+                model = open_model(args.weights, args.precision)
                 app = serving_app.create_app(model, weights=args.weights, **options)
             except (ValueError, FileNotFoundError, OSError) as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
-            print(f"Serving {model.name} ({app.state.service.pipeline.input_size} px input) on "
-                  f"{url} (page at /, API docs at /docs); Ctrl-C stops it.", flush=True)
-            uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+            service = app.state.service
+            print(f"Serving {service.model_info['name']} ({service.pipeline.input_size} px "
+                  f"input, {service.runtime['backend']}) on {url} (page at /, API "
+                  "description at /openapi.json); Ctrl-C stops it.", flush=True)
+            uvicorn.run(app, **server_options(args))
         else:
             try:  # each worker loads it; refuse a wrong path before they start
-                resolve_model_path(args.weights)
+                _check_weights(args.weights, args.precision)
             except (ValueError, FileNotFoundError) as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
             os.environ[serving_app.ENV_OPTIONS] = json.dumps(
-                {"weights": os.path.abspath(args.weights), **options})
+                {"weights": os.path.abspath(args.weights), "precision": args.precision,
+                 **options})
             print(f"Serving {args.weights} with {args.workers} worker processes on {url} "
                   "(each loads the model); Ctrl-C stops it.", flush=True)
             uvicorn.run("asnet_keras.serving.app:create_app_from_env", factory=True,
-                        host=args.host, port=args.port, workers=args.workers,
-                        log_level=args.log_level)
+                        workers=args.workers, **server_options(args))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
         return 0
     except SystemExit as stop:  # uvicorn exits when it cannot bind or start

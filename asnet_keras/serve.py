@@ -13,10 +13,14 @@ The model is loaded once; then:
                                  (?format=png|jpeg: the cropped image itself)
     GET  /health, GET /info      liveness; model options, input size, backend, device
 
-Requests arriving together share a forward pass (up to --max-batch images; a pass that is
-not full waits at most --batch-wait-ms for requests still being read and decoded). Bad
-uploads get a 4xx answer that says what is wrong; the service keeps running. Details:
-docs/serving.md.
+--weights takes a Keras model or an exported artefact (.onnx, .xml with --precision
+bf16 for the fastest CPU path, .tflite, SavedModel folder). Requests arriving together
+share a forward pass (up to --max-batch images; a pass that is not full waits at most
+--batch-wait-ms for requests still being read and decoded). Bad uploads and parameters
+get a 4xx answer that says what is wrong; Host names other than this machine's
+(--allow-host adds some), bodies over --max-upload-mb or slower than --body-timeout,
+headers slower than --header-timeout and requests beyond --max-connections are refused;
+the service keeps running. Details: docs/serving.md.
 
 Exit status: 0 after a clean shutdown (Ctrl-C; on SIGTERM uvicorn shuts down the same
 way, then lets the signal end the process), 1 the server could not start (port in use?),
@@ -83,6 +87,10 @@ def build_parser():
             "  curl -F image=@photo.jpg 'http://127.0.0.1:8000/predict?map=fixation' "
             "-o fixation.png\n"
             "  curl -F image=@photo.jpg 'http://127.0.0.1:8000/crop?aspect=16:9'\n"
+            "  python -m asnet_keras.serve --weights asnet.xml --precision bf16   "
+            "(OpenVINO, bfloat16)\n"
+            "  python -m asnet_keras.serve --weights runs/asnet --host 0.0.0.0 "
+            "--allow-host myhost.lan\n"
             "Exit status: 0 clean shutdown, 1 the server could not start, 2 usage error or "
             "unloadable model. See docs/serving.md."
         ),

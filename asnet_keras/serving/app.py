@@ -10,8 +10,10 @@ Uploads: multipart/form-data with the file in the field `image` (what the page a
 `curl -F image=@photo.jpg` send), or the raw file as the request body with an `image/*`
 or `application/octet-stream` content type (`curl --data-binary @photo.jpg`).
 Refused uploads get a 4xx JSON answer `{"detail": "<what is wrong and what to do>"}`:
-400 wrong or missing field / empty file, 411 no Content-Length, 413 over the byte or
-pixel limit, 415 not an image, 422 truncated or corrupt image or a bad parameter.
+400 wrong or missing field / empty file / a Host not answered, 408 a body too slow,
+411 no Content-Length, 413 over the byte or pixel limit, 415 not an image, 422
+truncated or corrupt image or a bad parameter (`schema`), 503 too many requests at once.
+Host, body size and time and the request cap: `guards.RequestGuard` around the app.
 
 Requests are answered concurrently; their forward passes are grouped by
 `batcher.MicroBatcher` (up to `max_batch` images; a pass that is not full waits at most
@@ -249,7 +251,7 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
     artefact opened by `asnet_keras.export.runtimes.open_artifact`).
 
     Args:
-        model: the model, loaded once (`asnet_keras.inference.loading.load_asnet`).
+        model: the model, loaded once (`asnet_keras.export.runtimes.open_model`).
         weights: the path it came from (shown by /info; its run's config.json is read).
         input_size: square input side if the model has none (default 224).
         postprocess: "default" or "released" (as `predict --postprocess`).

@@ -7,9 +7,10 @@ request line and headers over 16 KiB with 400. Its `limit_concurrency` (503 to a
 that arrives while that many connections are open) is not used: it counts idle and
 stalled connections too, so a client holding that many silent connections would lock
 everyone out until they time out; `guards.RequestGuard` counts requests being served
-instead. What uvicorn does not bound is the time to the end of a request's headers: a connection that opens
-and sends nothing, or half a request line, or one header byte a minute, is held for ever
-(no ASGI code runs before the headers are complete, so no middleware can see it).
+instead. What uvicorn does not bound is the time to the end of a request's headers: a
+connection that opens and sends nothing, or half a request line, or one header byte a
+minute, is held for ever (no ASGI code runs before the headers are complete, so no
+middleware can see it).
 
 `GuardedH11Protocol` is uvicorn's h11 protocol with that timeout: while a connection
 waits for a request's headers (just opened, or after a response) it gets at most

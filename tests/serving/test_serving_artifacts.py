@@ -86,8 +86,9 @@ def keras_maps(exported):
 
 @pytest.mark.parametrize("fmt, precision, most", [
     ("onnx", "f32", 1), ("openvino", "f32", 1),
-    # bfloat16 keeps 8 bits of mantissa: maps within about 1e-3, a few grey levels here
-    ("openvino", "bf16", 8),
+    # bfloat16 keeps 8 bits of mantissa: maps within about 1e-3 (1 grey level measured
+    # on another 32-px model)
+    ("openvino", "bf16", 3),
 ])
 def test_artefacts_are_served_batched_with_the_keras_models_maps(exported, keras_maps, fmt,
                                                                   precision, most):

@@ -1,28 +1,35 @@
-"""Load test of the saliency service: batching (default --max-batch) against one at a time.
+"""Load test of the saliency service: batching against one image at a time, or the
+TensorFlow model against an exported artefact (docs/serving.md §5).
 
     python benchmarks/serve_load.py                       # 224 px; 4 and 16 clients
     python benchmarks/serve_load.py --input-size 64       # a small model, on a small machine
     python benchmarks/serve_load.py --clients 1,4,8,16 --plot results/serve_load.png
+    python benchmarks/serve_load.py --compare runtime     # TensorFlow f32 vs OpenVINO bf16
 
-Starts `asnet serve` twice on the loopback address, once with
-`--max-batch 1` and once with the batched setting (default 8), both on the same model
-(random weights, `backbone_weights=None`, unless --weights is given: the cost does not
-depend on the weights), then sends each of them the same closed-loop load at each
-concurrency level of --clients: C clients together post --requests JPEGs per round to
-POST /predict, each client one request after the other on a keep-alive connection (4
-clients × 50 images at the default 200). The two servers are measured in alternating
-rounds, so a change in the machine's load hits both alike.
+Starts `asnet serve` twice on the loopback address and sends each the
+same closed-loop load at each concurrency level of --clients: C clients together post
+--requests JPEGs per round to POST /predict, each client one request after the other on a
+keep-alive connection (4 clients × 50 images at the default 200). The two servers are
+measured in alternating rounds, so a change in the machine's load hits both alike.
+
+--compare batching (default): one model, `--max-batch 1` against the batched setting
+(default 8). --compare runtime: both batched, the Keras model (TensorFlow float32)
+against --artifact, the same network exported (default: exported here to OpenVINO, run
+in bfloat16, `--precision`). The model has random weights (`backbone_weights=None`)
+unless --weights is given: the cost does not depend on the weights.
 
 Prints one JSON line: per level and setting the requests, errors, seconds, throughput
 (requests/s, and per round), latency p50/p99/mean (ms), the mean batch size the server
 reported (X-Batch-Size) and the forward pass's time per image (X-Inference-Ms divided by
-the batch size, median); per level the speedup of batching; the machine (cores, load
-average). --plot also draws throughput and latency per level.
+the batch size, median); per level the speedup (the second setting's throughput over
+the first's); the machine (cores, load average before, after and after each round).
+--plot also draws throughput and latency per level.
 
 Traffic goes only to 127.0.0.1 (there is no option to change it). The run is bounded:
 --requests per level, setting and round, and --time-limit seconds per round, after which
-the clients stop. Exit status: 0 if no request failed and batching beat one at a time at
-every level of 2 or more clients, 1 otherwise, 2 usage error.
+the clients stop. Exit status: 0 if no request failed and the second setting won at
+every level (batching: faster at every level of 2 or more clients; runtime: at least
+--target times as fast, default 1.6), 1 otherwise, 2 usage error.
 """
 
 import argparse
@@ -80,18 +87,23 @@ def multipart(data):
 
 
 class Server:
-    """`asnet serve` in a child process on a free loopback port."""
+    """`asnet serve` in a child process on a free loopback port.
 
-    def __init__(self, weights, max_batch, batch_wait_ms, log_dir):
+    Args:
+        name: the setting's key in the results (also names its log file).
+        weights: what `serve --weights` loads (a Keras model or an exported artefact).
+        options: further `serve` arguments (`--max-batch 8`, `--precision bf16`, …).
+    """
+
+    def __init__(self, name, weights, options, log_dir):
+        self.name = name
         self.port = free_port()
-        self.max_batch = max_batch
-        self.log_path = os.path.join(log_dir, f"serve-max-batch-{max_batch}.log")
+        self.log_path = os.path.join(log_dir, f"serve-{name}.log")
         self._log = open(self.log_path, "w")
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "asnet_keras", "serve", "--weights", weights, "--host", HOST,
-             "--port", str(self.port), "--max-batch", str(max_batch),
-             "--batch-wait-ms", str(batch_wait_ms), "--log-level", "warning"],
+             "--port", str(self.port), "--log-level", "warning", *options],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout):
@@ -206,12 +218,27 @@ def split_requests(requests, clients):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python benchmarks/serve_load.py",
-        description="Throughput and latency of the saliency service under concurrent load, "
-                    "batched (--max-batch) against one image at a time (127.0.0.1 only).")
+        description="Throughput and latency of the saliency service under concurrent load "
+                    "(127.0.0.1 only): batched (--max-batch) against one image at a time "
+                    "(--compare batching), or TensorFlow float32 against an exported "
+                    "artefact in its own runtime (--compare runtime).")
+    parser.add_argument("--compare", choices=("batching", "runtime"), default="batching",
+                        help="batching: --max-batch 1 against --max-batch N, one model; "
+                        "runtime: the Keras model (TensorFlow float32) against --artifact, "
+                        "both batched (default batching)")
     parser.add_argument("--input-size", type=int, default=224,
                         help="model input side of the random-weight model (default 224)")
     parser.add_argument("--weights", default=None,
-                        help="serve this model instead of a random-weight one")
+                        help="serve this Keras model instead of a random-weight one")
+    parser.add_argument("--artifact", default=None,
+                        help="--compare runtime: the exported artefact (.xml, .onnx, …) of "
+                        "the same model; default: the model exported to OpenVINO here")
+    parser.add_argument("--precision", choices=("f32", "bf16"), default="bf16",
+                        help="--compare runtime: the OpenVINO artefact's precision "
+                        "(default bf16)")
+    parser.add_argument("--target", type=float, default=1.6,
+                        help="--compare runtime: the throughput ratio the artefact must "
+                        "reach at every level for exit status 0 (default 1.6)")
     parser.add_argument("--clients", default="4,16",
                         help="concurrency levels: concurrent clients, comma-separated "
                         "(default 4,16)")
@@ -221,7 +248,8 @@ def build_parser():
     parser.add_argument("--rounds", type=int, default=2,
                         help="alternating rounds per level and setting (default 2)")
     parser.add_argument("--max-batch", type=int, default=8,
-                        help="the batched setting, compared with 1 (default 8)")
+                        help="the batched setting (compared with 1 under --compare "
+                        "batching; both runtimes' under --compare runtime) (default 8)")
     parser.add_argument("--batch-wait-ms", type=float, default=10.0,
                         help="the service's --batch-wait-ms (default 10, the service's)")
     parser.add_argument("--image-size", default="320x240",
@@ -234,6 +262,24 @@ def build_parser():
     return parser
 
 
+def settings(args, weights, artifact):
+    """The two servers compared, in order: (key, label, serve --weights, serve options);
+    the speedup is the second's throughput over the first's."""
+    batched = ["--max-batch", str(args.max_batch), "--batch-wait-ms", str(args.batch_wait_ms)]
+    if args.compare == "batching":
+        return [("max_batch_1", "one at a time (--max-batch 1)", weights,
+                 ["--max-batch", "1", "--batch-wait-ms", str(args.batch_wait_ms)]),
+                (f"max_batch_{args.max_batch}", f"batched (--max-batch {args.max_batch})",
+                 weights, batched)]
+    from asnet_keras.export.contract import artifact_format
+
+    fmt = artifact_format(artifact)
+    precision = args.precision if fmt == "openvino" else "f32"
+    return [("tensorflow_f32", "TensorFlow float32 (.keras)", weights, batched),
+            (f"{fmt}_{precision}", f"{fmt} {precision}", artifact,
+             [*batched, "--precision", precision])]
+
+
 def plot(result, path):
     """Throughput (bars) and p50/p99 latency (lines) per level, both settings."""
     import matplotlib
@@ -242,8 +288,7 @@ def plot(result, path):
     import matplotlib.pyplot as plt
 
     levels = [entry["clients"] for entry in result["levels"]]
-    names = [("max_batch_1", "one at a time (--max-batch 1)"),
-             (f"max_batch_{result['max_batch']}", f"batched (--max-batch {result['max_batch']})")]
+    names = list(result["settings"].items())
     fig, (ax_rate, ax_latency) = plt.subplots(1, 2, figsize=(10, 4))
     width = 0.38
     for k, (key, label) in enumerate(names):
@@ -256,11 +301,9 @@ def plot(result, path):
             lat = [(entry[key]["latency_ms"] or {}).get(q, float("nan"))
                    for entry in result["levels"]]
             ax_latency.plot(levels, lat, style, color=f"C{k}", label=f"{label}, {q}")
-    speedups = [(entry[names[1][0]]["throughput_rps"] or 0) / entry[names[0][0]]["throughput_rps"]
-                if entry[names[0][0]]["throughput_rps"] else None for entry in result["levels"]]
     ax_rate.set_xticks(range(len(levels)), [
-        f"{c} clients\nbatched {s:.2f}×" if s else f"{c} clients"
-        for c, s in zip(levels, speedups)])
+        f"{entry['clients']} clients\n{entry['speedup']:.2f}×" if entry["speedup"]
+        else f"{entry['clients']} clients" for entry in result["levels"]])
     ax_rate.set_ylabel("requests per second")
     ax_rate.set_title("throughput")
     top = max((entry[key]["throughput_rps"] or 0) for entry in result["levels"] for key, _ in names)
@@ -277,6 +320,29 @@ def plot(result, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _random_model(input_size, workdir):
+    """A random-weight ASNet (`backbone_weights=None`) saved as .keras in `workdir`."""
+    import keras
+
+    from asnet_keras.model import build_asnet
+
+    keras.utils.set_random_seed(0)
+    path = os.path.join(workdir, f"asnet_{input_size}.keras")
+    build_asnet((input_size, input_size, 3), backbone_weights=None).save(path)
+    return path
+
+
+def _exported(weights, workdir):
+    """`weights` exported to OpenVINO (checked against Keras) in `workdir`."""
+    from asnet_keras.export.api import export
+
+    out = os.path.join(workdir, "asnet.xml")
+    report = export(weights, out)
+    print(f"exported {out}: largest difference from Keras {report['max_abs_difference']:.2g}",
+          file=sys.stderr, flush=True)
+    return out
 
 
 def main(argv=None):
@@ -297,20 +363,22 @@ def main(argv=None):
         print(f"error: --requests {args.requests} is fewer than {levels[-1]} clients: each "
               "client must send at least one", file=sys.stderr)
         return 2
+    if args.artifact is not None and (args.compare != "runtime"
+                                      or not os.path.exists(args.artifact)):
+        print(f"error: --artifact {args.artifact}: pass an existing artefact, with "
+              "--compare runtime", file=sys.stderr)
+        return 2
     workdir = tempfile.mkdtemp(prefix="asnet-serve-load-")
-    weights = args.weights
-    if weights is None:
-        import keras
-
-        from asnet_keras.model import build_asnet
-
-        keras.utils.set_random_seed(0)
-        weights = os.path.join(workdir, f"asnet_{args.input_size}.keras")
-        build_asnet((args.input_size, args.input_size, 3), backbone_weights=None).save(weights)
+    weights = args.weights or _random_model(args.input_size, workdir)
+    artifact = args.artifact
+    if args.compare == "runtime" and artifact is None:
+        artifact = _exported(weights, workdir)
+    compared = settings(args, weights, artifact)
     images = make_images(16, width, height)
     load_before = os.getloadavg()
-    servers = {b: Server(weights, b, args.batch_wait_ms, workdir) for b in (1, args.max_batch)}
-    results = {(c, b): [] for c in levels for b in servers}
+    servers = {key: Server(key, path, options, workdir) for key, _, path, options in compared}
+    results = {(c, key): [] for c in levels for key in servers}
+    round_loads = []
     try:
         for server in servers.values():
             server.wait_ready(timeout=600)
@@ -320,47 +388,55 @@ def main(argv=None):
         for clients in levels:
             plan = split_requests(args.requests, clients)
             for round_index in range(args.rounds):
-                for b in (order if round_index % 2 == 0 else order[::-1]):
-                    records, seconds = one_round(servers[b].port, images, plan, args.time_limit)
-                    results[(clients, b)].append((records, seconds))
-                    print(f"{clients} clients, round {round_index + 1}, max_batch {b}: "
-                          f"{sum(r[1] for r in records)}/{len(records)} ok in {seconds:.1f} s",
-                          file=sys.stderr, flush=True)
+                for key in (order if round_index % 2 == 0 else order[::-1]):
+                    records, seconds = one_round(servers[key].port, images, plan,
+                                                 args.time_limit)
+                    results[(clients, key)].append((records, seconds))
+                    round_loads.append(round(os.getloadavg()[0], 2))
+                    print(f"{clients} clients, round {round_index + 1}, {key}: "
+                          f"{sum(r[1] for r in records)}/{len(records)} ok in {seconds:.1f} s "
+                          f"(load {round_loads[-1]})", file=sys.stderr, flush=True)
     finally:
         for server in servers.values():
             server.stop()
     load_after = os.getloadavg()
     planned = args.requests * args.rounds
+    first, second = order
+    needed = 1.0 if args.compare == "batching" else args.target
     entries, errors, all_won = [], 0, True
     for clients in levels:
         entry = {"clients": clients}
-        for b in servers:
-            rounds = results[(clients, b)]
+        for key in servers:
+            rounds = results[(clients, key)]
             records = [r for recs, _ in rounds for r in recs]
-            entry[f"max_batch_{b}"] = {
+            entry[key] = {
                 **summarise(records, sum(s for _, s in rounds), planned),
                 "rounds": [summarise(recs, s, args.requests)["throughput_rps"]
                            for recs, s in rounds],
             }
-            errors += entry[f"max_batch_{b}"]["errors"]
-        one, batched = entry["max_batch_1"], entry[f"max_batch_{args.max_batch}"]
-        speedup = (batched["throughput_rps"] / one["throughput_rps"]
-                   if one["throughput_rps"] and batched["throughput_rps"] else None)
-        entry["speedup_batched_vs_one"] = round(speedup, 3) if speedup else None
-        if clients >= 2 and not (speedup and speedup > 1):
+            errors += entry[key]["errors"]
+        rate_first, rate_second = (entry[k]["throughput_rps"] for k in (first, second))
+        speedup = rate_second / rate_first if rate_first and rate_second else None
+        entry["speedup"] = round(speedup, 3) if speedup else None
+        counts = clients >= 2 or args.compare == "runtime"  # one client cannot batch
+        if counts and not (speedup and (speedup > needed if args.compare == "batching"
+                                        else speedup >= needed)):
             all_won = False
         entries.append(entry)
     result = {
-        "benchmark": "serve_load", "host": HOST, "input_size": args.input_size,
+        "benchmark": "serve_load", "compare": args.compare, "host": HOST,
+        "input_size": args.input_size,
         "weights": args.weights or "random (backbone_weights=None)",
+        "artifact": artifact, "settings": {key: label for key, label, _, _ in compared},
         "image_size": f"{width}x{height}", "requests_per_round": args.requests,
         "rounds": args.rounds, "max_batch": args.max_batch,
         "batch_wait_ms": args.batch_wait_ms, "levels": entries,
-        "errors_total": errors,
-        "batching_won_at_every_level": all_won,
+        "errors_total": errors, "target_speedup": needed,
+        "won_at_every_level": all_won,
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                     "loadavg_before": [round(v, 2) for v in load_before],
-                    "loadavg_after": [round(v, 2) for v in load_after]},
+                    "loadavg_after": [round(v, 2) for v in load_after],
+                    "loadavg_1min_after_each_round": round_loads},
     }
     line = json.dumps(result)
     print(line)

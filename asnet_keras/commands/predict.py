@@ -12,10 +12,9 @@ import argparse
 
 from asnet_keras.commands import CommandFailed, UsageError, positive, run_command
 from asnet_keras.devices import report_devices
-from asnet_keras.export.contract import EXPORT_COMMAND, artifact_format
-from asnet_keras.export.runtimes import open_artifact
+from asnet_keras.export.contract import EXPORT_COMMAND
+from asnet_keras.export.runtimes import open_model
 from asnet_keras.inference import cropping
-from asnet_keras.inference.loading import load_asnet
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.inference.prediction import collect_inputs, predict_files
 from asnet_keras.io import DEFAULT_MAX_PIXELS, atomic_files
@@ -76,27 +75,13 @@ def build_parser():
     return parser
 
 
-def load_model(path, precision="f32"):
-    """A Keras model (`load_asnet`), or for an exported artefact (.onnx, .xml, .tflite,
-    SavedModel folder) its runtime (`asnet_keras.export.runtimes.open_artifact`: same
-    input, outputs and maps). `precision` "bf16" is for OpenVINO artefacts only."""
-    fmt = artifact_format(path)
-    if precision != "f32" and fmt != "openvino":
-        raise ValueError(f"--precision {precision} applies to OpenVINO artefacts (.xml) "
-                         f"only; {path} is not one. Export one with {EXPORT_COMMAND} "
-                         "--weights WEIGHTS --format openvino --out asnet.xml")
-    if fmt is not None:
-        return open_artifact(path, fmt, precision=precision)
-    return load_asnet(path)
-
-
 def run(args):
     """Write the maps of every image the arguments name; 1 if some failed (named)."""
     files, problems = collect_inputs(args.inputs)
     if problems:  # checked before the model loads: nothing is written
         raise UsageError("; ".join(problems))
     report_devices("asnet predict")
-    model = load_model(args.weights, args.precision)
+    model = open_model(args.weights, args.precision)
     try:
         written, failures = predict_files(
             model, files, args.out, batch_size=args.batch_size, input_size=args.input_size,

@@ -40,6 +40,7 @@ from asnet_keras.export.contract import (ARTIFACT_FORMATS, EXPORT_COMMAND, INPUT
                                          KERAS2_FORMAT, METADATA_KEY, SIGNATURE,
                                          artifact_format)
 from asnet_keras.extras import missing_message
+from asnet_keras.inference.loading import load_asnet
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, OUTPUT_NAMES
 
 PRECISIONS = ("f32", "bf16")
@@ -376,6 +377,38 @@ def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
         f"{path}: not an exported artefact: pass a .onnx, .xml (OpenVINO, with its .bin), "
         f".tflite file or a SavedModel folder ({EXPORT_COMMAND} writes them)."
     )
+
+
+def check_precision(path, precision):
+    """`path`'s artefact format (None for a Keras model), if `precision` suits it:
+    "f32" for anything, "bf16" for an OpenVINO artefact only; else ValueError."""
+    fmt = artifact_format(path)
+    if precision not in PRECISIONS:
+        raise ValueError(f"--precision {precision}: pass one of {', '.join(PRECISIONS)}")
+    if precision != "f32" and fmt != "openvino":
+        raise ValueError(f"--precision {precision} applies to OpenVINO artefacts (.xml) "
+                         f"only; {path} is not one. Export one with {EXPORT_COMMAND} "
+                         "--weights WEIGHTS --format openvino --out asnet.xml")
+    return fmt
+
+
+def open_model(path, precision="f32"):
+    """What `predict --weights` and `serve --weights` name: a trained Keras model
+    (`asnet_keras.inference.loading.load_asnet`: run folder, .keras, .h5, .weights.h5),
+    or an exported artefact in its own runtime (`open_artifact`: .onnx, .xml, .tflite,
+    SavedModel folder; same input, outputs and maps).
+
+    Args:
+        precision: "f32", or "bf16" for an OpenVINO artefact (.xml) only.
+    Raises:
+        FileNotFoundError: nothing at `path`.
+        ValueError: a file that is neither, or "bf16" for anything but an OpenVINO
+            artefact; the message says what to pass.
+    """
+    fmt = check_precision(path, precision)
+    if fmt is not None:
+        return open_artifact(path, fmt, precision=precision)
+    return load_asnet(path)
 
 
 def build_parser():

@@ -10,8 +10,10 @@ Uploads: multipart/form-data with the file in the field `image` (what the page a
 `curl -F image=@photo.jpg` send), or the raw file as the request body with an `image/*`
 or `application/octet-stream` content type (`curl --data-binary @photo.jpg`).
 Refused uploads get a 4xx JSON answer `{"detail": "<what is wrong and what to do>"}`:
-400 wrong or missing field / empty file, 411 no Content-Length, 413 over the byte or
-pixel limit, 415 not an image, 422 truncated or corrupt image or a bad parameter.
+400 wrong or missing field / empty file / a Host not answered, 408 a body too slow,
+411 no Content-Length, 413 over the byte or pixel limit, 415 not an image, 422
+truncated or corrupt image or a bad parameter (`schema`), 503 too many requests at once.
+Host, body size and time and the request cap: `guards.RequestGuard` around the app.
 
 Requests are answered concurrently; their forward passes are grouped by
 `batcher.MicroBatcher` (up to `max_batch` images; a pass that is not full waits at most
@@ -22,25 +24,40 @@ import base64
 import json
 import os
 import time
+from contextlib import asynccontextmanager
+from typing import Annotated
 
 import cv2
 import numpy as np
 
+import asnet_keras
+from asnet_keras.export.contract import METADATA_KEY
+from asnet_keras.export.runtimes import ArtifactModel, open_model
 from asnet_keras.extras import requires
 from asnet_keras.inference import cropping
-from asnet_keras.inference.maps import MAP_KINDS, MapPipeline, output_names
+from asnet_keras.inference.loading import read_run_config
+from asnet_keras.inference.maps import MapPipeline, output_names
 from asnet_keras.io import check_max_pixels
 from asnet_keras.io.released_reading import decode_released
+from asnet_keras.model.options import ASNetOptions
+from asnet_keras.model.weight_structure import options_from_model
 from asnet_keras.serving.batcher import MicroBatcher
 from asnet_keras.serving.engine import (
     DEFAULT_MAX_PIXELS, UploadError, decode_upload, map_statistics)
+from asnet_keras.serving.limits import (DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+                                        LOOPBACK_HOSTS)
 
-with requires("serve"):  # FastAPI (with Starlette) and python-multipart: the serve extra
+with requires("serve"):  # FastAPI (Starlette, pydantic) and python-multipart: the serve extra
     import python_multipart  # noqa: F401  (Starlette reads form uploads with it, lazily)
-    from fastapi import FastAPI, HTTPException, Request
+    from fastapi import FastAPI, Query, Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+
+    from asnet_keras.serving.guards import RequestGuard  # Starlette's types
+    from asnet_keras.serving.schema import CropQuery, PredictQuery, validation_message  # pydantic
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 UPLOAD_FIELD = "image"
@@ -71,11 +88,13 @@ def _encode_rgb(image, fmt):
 def describe_model(model, weights=None):
     """The model's options as /info reports them: its `ASNetOptions` (from the training
     run's config.json when there is one, else read off its weights,
-    `asnet_keras.model.weight_structure`) and a few facts of the run."""
-    from asnet_keras.inference.loading import read_run_config
-    from asnet_keras.model.options import ASNetOptions
-    from asnet_keras.model.weight_structure import options_from_model
-
+    `asnet_keras.model.weight_structure`; for an exported artefact, the options its
+    export wrote into it, when its format keeps them) and a few facts of the run."""
+    if isinstance(model, ArtifactModel):
+        options = model.metadata.get(METADATA_KEY)
+        return {"name": os.path.basename(model.path), "format": model.format,
+                "outputs": output_names(model),
+                "options": json.loads(options) if options else None}
     config = read_run_config(weights) if weights else {}
     if "input_size" in config:
         options = ASNetOptions.from_json(config).to_json()
@@ -88,7 +107,12 @@ def describe_model(model, weights=None):
             "parameters": int(model.count_params()), "options": options}
 
 
-def _runtime():
+def _runtime(model):
+    """Where the forward pass runs: the Keras backend and devices, or the artefact's
+    runtime (on the CPU)."""
+    if isinstance(model, ArtifactModel):
+        return {"backend": model.format, "precision": getattr(model, "precision", "f32"),
+                "devices": ["CPU"], "device": "CPU"}
     import keras
 
     info = {"backend": keras.backend.backend(), "keras": keras.__version__}
@@ -122,45 +146,28 @@ class Service:
         self.max_upload_bytes = int(max_upload_bytes)
         self.started = time.time()
         self.model_info = describe_model(model, self.weights)
-        self.runtime = _runtime()
+        self.runtime = _runtime(model)
         if warm_up:
             self.pipeline.warm_up((1, 2) if self.batcher.max_batch > 1 else (1,))
 
     # ------------------------------------------------------------------ uploads
     async def read_upload(self, request):
-        """The uploaded file's bytes (module docstring says the accepted forms)."""
+        """The uploaded file's bytes (module docstring says the accepted forms). The body's
+        size and time limits are enforced as it streams in (`guards.RequestGuard`)."""
         length = request.headers.get("content-length")
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         if length is None and not chunked:
             raise UploadError(411, "no Content-Length header; send the image as a normal "
                                    "upload (multipart/form-data, field 'image')")
-        if length is not None:
-            try:
-                length = int(length)
-            except ValueError:
-                raise UploadError(400, f"bad Content-Length header {length!r}") from None
-            if length > self.max_upload_bytes:
-                raise UploadError(413, f"upload too large: {length:,} bytes, the limit is "
-                                       f"{self.max_upload_bytes:,} (serve --max-upload-mb)")
         ctype = request.headers.get("content-type", "").lower()
         if ctype.startswith("multipart/form-data"):
             return await self._read_multipart(request)
         if ctype.startswith(RAW_TYPES):
-            return await self._read_body(request)
+            return await request.body()
         raise UploadError(400, f"unsupported Content-Type {ctype or '(none)'!r}: send "
                                "multipart/form-data with the file in the field 'image' "
                                "(curl -F image=@photo.jpg), or the raw file with Content-Type "
                                "image/jpeg, image/png or application/octet-stream")
-
-    async def _read_body(self, request):
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_upload_bytes:
-                raise UploadError(413, f"upload too large: over {self.max_upload_bytes:,} "
-                                       "bytes (serve --max-upload-mb)")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     async def _read_multipart(self, request):
         try:
@@ -180,11 +187,7 @@ class Service:
             if isinstance(value, str):
                 raise UploadError(400, f"the field '{UPLOAD_FIELD}' holds text, not a file; "
                                        "upload the image file itself")
-            data = await value.read()
-            if len(data) > self.max_upload_bytes:
-                raise UploadError(413, f"upload too large: {len(data):,} bytes, the limit "
-                                       f"is {self.max_upload_bytes:,} (serve --max-upload-mb)")
-            return data
+            return await value.read()
         finally:
             await form.close()
 
@@ -209,8 +212,7 @@ class Service:
         return image, self.pipeline.prepare(network_image)
 
     def check_map(self, kind):
-        if kind not in MAP_KINDS:
-            raise UploadError(422, f"map={kind!r}: pass {' or '.join(map(repr, MAP_KINDS))}")
+        """`kind` (a `MAP_KINDS` name, checked by the schema) if this model gives it."""
         if kind not in self.pipeline.outputs:
             raise UploadError(422, f"map={kind!r}: this model has no fixation head; "
                                    "pass map=saliency")
@@ -218,10 +220,8 @@ class Service:
 
 
 def _wants_json(request, fmt):
+    """JSON or PNG: `format` (checked by the schema), else the Accept header."""
     if fmt is not None:
-        fmt = fmt.lower()
-        if fmt not in ("png", "json"):
-            raise UploadError(422, f"format={fmt!r}: pass 'png' or 'json'")
         return fmt == "json"
     accept = request.headers.get("accept", "").lower()
     return "application/json" in accept and "image/png" not in accept
@@ -240,19 +240,6 @@ def _batch_json(info):
             "inference_ms": round(info.inference_ms, 2)}
 
 
-def _parse_aspects(text):
-    if text is None or not str(text).strip():
-        raise UploadError(422, "missing parameter 'aspect': pass e.g. ?aspect=16:9 "
-                               "(several: ?aspect=16:9,1:1)")
-    try:
-        aspects = cropping.parse_aspects(text)
-    except ValueError as err:
-        raise UploadError(422, str(err)) from None
-    if len(aspects) > 16:
-        raise UploadError(422, f"{len(aspects)} aspect ratios: pass at most 16")
-    return aspects
-
-
 def _crop_boxes(array, aspects, scale):
     try:
         return cropping.crop_boxes(array, aspects, scale)
@@ -263,11 +250,13 @@ def _crop_boxes(array, aspects, scale):
 def create_app(model, *, weights=None, input_size=None, postprocess="default",
                max_batch=DEFAULT_MAX_BATCH, batch_wait_ms=DEFAULT_BATCH_WAIT_MS,
                max_pixels=DEFAULT_MAX_PIXELS, max_upload_bytes=DEFAULT_MAX_UPLOAD_MB << 20,
-               warm_up=True):
-    """The FastAPI application serving `model` (a loaded Keras ASNet).
+               allowed_hosts=LOOPBACK_HOSTS, body_timeout=DEFAULT_BODY_TIMEOUT,
+               max_connections=DEFAULT_MAX_CONNECTIONS, warm_up=True):
+    """The FastAPI application serving `model` (a loaded Keras ASNet, or an exported
+    artefact opened by `asnet_keras.export.runtimes.open_artifact`).
 
     Args:
-        model: the model, loaded once (`asnet_keras.inference.loading.load_asnet`).
+        model: the model, loaded once (`asnet_keras.export.runtimes.open_model`).
         weights: the path it came from (shown by /info; its run's config.json is read).
         input_size: square input side if the model has none (default 224).
         postprocess: "default" or "released" (as `predict --postprocess`).
@@ -275,16 +264,18 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         batch_wait_ms: the longest a pass that is not full waits for requests still
             being read and decoded (none arriving: it starts at once).
         max_pixels: largest image accepted, in pixels (413 above).
-        max_upload_bytes: largest upload accepted, in bytes (413 above).
+        max_upload_bytes: largest upload accepted, in bytes (413 above, counted as the
+            body streams in).
+        allowed_hosts: the names accepted in the Host header (400 otherwise; "*": any),
+            `guards.allowed_hosts()`.
+        body_timeout: seconds from a request's headers to the end of its body (408 after).
+        max_connections: requests served at once, each on its connection (503 beyond).
         warm_up: run the model once at batch 1 and 2 now, so no request pays for tracing.
     """
-    import asnet_keras
-
     service = Service(model, weights=weights, input_size=input_size, postprocess=postprocess,
                       max_batch=max_batch, batch_wait_ms=batch_wait_ms, max_pixels=max_pixels,
                       max_upload_bytes=max_upload_bytes, warm_up=warm_up)
 
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(app):
@@ -292,11 +283,21 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         yield
         await service.batcher.stop()
 
+    # No /docs or /redoc: FastAPI's pages load their scripts from a public CDN, blank
+    # offline; the OpenAPI description is served (docs/serving.md §8).
     app = FastAPI(title="ASNet saliency service", version=asnet_keras.__version__,
-                  lifespan=lifespan,
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Saliency and fixation maps of ASNet (CVPR 2018), and "
                               "saliency-aware crops. See docs/serving.md.")
     app.state.service = service
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts,
+                       max_body_bytes=service.max_upload_bytes, body_timeout=body_timeout,
+                       max_requests=max_connections)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_parameter(request, err):  # docs/serving.md §7
+        return JSONResponse({"detail": validation_message(err.errors(), request.url.path)},
+                            status_code=422)
 
     @app.exception_handler(UploadError)
     async def _upload_error(request, err):
@@ -334,13 +335,15 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
             "limits": {"max_batch": service.batcher.max_batch,
                        "batch_wait_ms": service.batcher.max_wait * 1000,
                        "max_pixels": service.max_pixels,
-                       "max_upload_bytes": service.max_upload_bytes},
+                       "max_upload_bytes": service.max_upload_bytes,
+                       "body_timeout_s": body_timeout,
+                       "max_connections": max_connections,
+                       "allowed_hosts": sorted(allowed_hosts)},
             "upload_field": UPLOAD_FIELD,
         }
 
     @app.post("/predict")
-    async def predict(request: Request, format: str | None = None, map: str = "saliency",
-                      crop: str | None = None, scale: float = 1.0, include_image: bool = False):
+    async def predict(request: Request, query: Annotated[PredictQuery, Query()]):
         """The maps of the uploaded image at its own size.
 
         PNG (default, or `Accept: image/png`, or `?format=png`): the map named by `map`
@@ -351,9 +354,9 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         4 megapixels, JPEG quality 95 above), which is what the maps align with (no EXIF
         rotation), for a client to draw them on.
         """
-        as_json = _wants_json(request, format)
-        kind = service.check_map(map)
-        aspects = _parse_aspects(crop) if crop is not None else []
+        as_json = _wants_json(request, query.format)
+        kind = service.check_map(query.map)
+        aspects, scale, include_image = query.aspects, query.scale, query.include_image
         image, maps, info = await service.maps_for(request)
         if not as_json:
             body = await run_in_threadpool(_png, maps[kind])
@@ -379,8 +382,7 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         return JSONResponse(await run_in_threadpool(build), headers=_timing_headers(image, info))
 
     @app.post("/crop")
-    async def crop(request: Request, aspect: str | None = None, scale: float = 1.0,
-                   map: str = "saliency", format: str = "json", include_image: bool = False):
+    async def crop(request: Request, query: Annotated[CropQuery, Query()]):
         """The crop of aspect ratio `aspect` that keeps the most mass of the map `map`.
 
         JSON (default): `crop` (x, y, width, height in image pixels, mass, mass_fraction)
@@ -388,15 +390,10 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         when `include_image=true`. `format=png|jpeg`: the cropped image itself (one
         aspect), its box in the `X-Crop-Box` header as x,y,width,height.
         """
-        aspects = _parse_aspects(aspect)
-        kind = service.check_map(map)
-        fmt = str(format).lower()
-        if fmt not in ("json", "png", "jpeg"):
-            raise UploadError(422, f"format={format!r}: pass json, png or jpeg")
+        aspects, fmt, scale = query.aspects, query.format, query.scale
+        kind, include_image = service.check_map(query.map), query.include_image
         if fmt != "json" and len(aspects) != 1:
-            raise UploadError(422, f"format={fmt} returns one image: pass a single aspect")
-        if not 0 < scale <= 1:
-            raise UploadError(422, f"scale={scale}: pass a fraction of the largest crop in (0, 1]")
+            raise UploadError(422, f"format={fmt}: returns one image; pass a single aspect")
         image, maps, info = await service.maps_for(request)
         boxes = await run_in_threadpool(_crop_boxes, maps[kind], aspects, scale)
         headers = _timing_headers(image, info)
@@ -427,9 +424,7 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
 def create_app_from_env():
     """App factory for `uvicorn --factory` (serve --workers N): each worker process loads
     the model itself, from the JSON options in the ASNET_SERVE_OPTIONS variable."""
-    from asnet_keras.inference.loading import load_asnet
-
     options = json.loads(os.environ[ENV_OPTIONS])
     weights = options.pop("weights")
-    model = load_asnet(weights)
+    model = open_model(weights, options.pop("precision", "f32"))
     return create_app(model, weights=weights, **options)

@@ -108,7 +108,8 @@ def test_one_image_gives_the_same_maps_everywhere(model, prepared, tmp_path, mon
         saved = cv2.imread(written[0][1][kind], cv2.IMREAD_UNCHANGED)
         np.testing.assert_array_equal(saved, direct[name])
 
-    with TestClient(create_app(model, max_batch=1, batch_wait_ms=0)) as client:
+    with TestClient(create_app(model, max_batch=1, batch_wait_ms=0),
+                    base_url="http://127.0.0.1") as client:
         with open(sample.image, "rb") as f:
             files = {"image": ("image.jpg", f.read(), "image/jpeg")}
         for kind, name in (("saliency", "saliency_conv1"), ("fixation", "fixation")):

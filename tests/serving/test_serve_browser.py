@@ -13,10 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -30,18 +26,12 @@ pytest.importorskip("uvicorn", reason="uvicorn is not installed (the serve extra
 
 from asnet_keras.extras import MissingExtra, requires  # noqa: E402
 from asnet_keras.inference import cropping  # noqa: E402
+from tests.support.serve_process import ServeProcess  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IMAGE_SHAPE = (120, 200)  # height, width of the uploaded test image
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1400,1700")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url, data=None, content_type=None, timeout=60):
@@ -93,37 +83,10 @@ def service(tmp_path_factory):
     keras.utils.set_random_seed(11)
     model_path = folder / "model.keras"
     build_asnet((64, 64, 3), backbone_weights=None).save(model_path)
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-    log_path = folder / "serve.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "asnet_keras", "serve", "--weights", str(model_path), "--host",
-         "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        if process.poll() is not None:
-            log.close()
-            pytest.fail(f"serve exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if request(url + "/health", timeout=2)[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"serve did not answer /health within 180 s:\n{log_path.read_text()}")
-        time.sleep(0.3)
-    yield url, process, log_path
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    log.close()
+    server = ServeProcess(model_path, [], folder / "serve.log")
+    server.wait_healthy(timeout=180)
+    yield server.url, server.process, server.log_path
+    server.stop()
 
 
 @pytest.mark.slow

@@ -72,13 +72,37 @@ def test_a_small_real_run_of_both_servers(serve_load, tmp_path):
             assert setting["latency_ms"]["p50"] <= setting["latency_ms"]["p99"]
         assert one["mean_batch_size"] == 1.0
         assert 1.0 <= batched["mean_batch_size"] <= level["clients"]
-        assert level["speedup_batched_vs_one"] == pytest.approx(
+        assert level["speedup"] == pytest.approx(
             batched["throughput_rps"] / one["throughput_rps"], abs=0.002)
     lone = result["levels"][0]["max_batch_8"]
     assert lone["mean_batch_size"] == 1.0  # one client: nobody to share a pass with
-    won = all(level["speedup_batched_vs_one"] > 1 for level in result["levels"][1:])
-    assert result["batching_won_at_every_level"] == won
+    won = all(level["speedup"] > 1 for level in result["levels"][1:])
+    assert result["won_at_every_level"] == won
     assert status == (0 if won else 1)  # the exit status follows the rule in the docstring
     image = cv2.imread(str(chart))
     assert image is not None and image.shape[1] > image.shape[0] > 200
     assert float(np.std(image)) > 0
+
+
+@pytest.mark.slow
+def test_a_small_runtime_comparison_exports_and_serves_the_artefact(serve_load, tmp_path):
+    pytest.importorskip("openvino")
+    out = tmp_path / "runtime.json"
+    status = serve_load.main(["--compare", "runtime", "--input-size", "32", "--clients", "2",
+                              "--requests", "6", "--rounds", "2", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["settings"] == {"tensorflow_f32": "TensorFlow float32 (.keras)",
+                                  "openvino_bf16": "openvino bf16"}
+    assert result["artifact"].endswith("asnet.xml") and result["errors_total"] == 0
+    (level,) = result["levels"]
+    tf, ov = level["tensorflow_f32"], level["openvino_bf16"]
+    assert tf["ok"] == ov["ok"] == 12 and len(result["machine"]["loadavg_1min_after_each_round"]) == 4
+    assert level["speedup"] == pytest.approx(ov["throughput_rps"] / tf["throughput_rps"],
+                                             abs=0.002)
+    assert result["won_at_every_level"] == (level["speedup"] >= 1.6)
+    assert status == (0 if result["won_at_every_level"] else 1)
+
+
+def test_an_artefact_needs_the_runtime_comparison(serve_load, tmp_path, capsys):
+    assert serve_load.main(["--artifact", str(tmp_path / "none.xml")]) == 2
+    assert "--compare runtime" in capsys.readouterr().err

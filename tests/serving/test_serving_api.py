@@ -29,6 +29,7 @@ from asnet_keras.serving.engine import map_statistics  # noqa: E402
 
 MAX_PIXELS = 5_000  # 61 × 45 = 2,745 passes; 80 × 80 = 6,400 does not
 MAX_UPLOAD = 60_000  # bytes
+LOCAL = "http://127.0.0.1"  # the test client's Host: one the service answers to
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def client(model_and_path):
     model, path = model_and_path
     app = create_app(model, weights=path, max_batch=4, batch_wait_ms=2,
                      max_pixels=MAX_PIXELS, max_upload_bytes=MAX_UPLOAD)
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -110,7 +111,9 @@ def test_health_and_info(client, model_and_path):
                                         "recurrence": "static", "fixation_28": False}
     assert info["backend"] == "tensorflow" and info["device"] == "CPU"
     assert info["limits"] == {"max_batch": 4, "batch_wait_ms": 2.0, "max_pixels": MAX_PIXELS,
-                              "max_upload_bytes": MAX_UPLOAD}
+                              "max_upload_bytes": MAX_UPLOAD, "body_timeout_s": 60.0,
+                              "max_connections": 32,
+                              "allowed_hosts": ["127.0.0.1", "[::1]", "localhost"]}
 
 
 def test_predict_png_maps_equal_predict(client, images, predicted):
@@ -376,9 +379,9 @@ def test_bad_uploads_get_their_4xx_and_the_service_lives_on(client, kind, endpoi
 @pytest.mark.parametrize("url, message", [
     ("/crop", "missing parameter 'aspect'"),
     ("/crop?aspect=16-9", "WIDTH:HEIGHT"),
-    ("/crop?aspect=16:9&scale=2", "scale=2"),
+    ("/crop?aspect=16:9&scale=2", "scale='2': Input should be less than or equal to 1"),
     ("/crop?aspect=16:9,1:1&format=png", "single aspect"),
-    ("/crop?aspect=16:9&format=gif", "json, png or jpeg"),
+    ("/crop?aspect=16:9&format=gif", "format='gif': Input should be 'json', 'png' or 'jpeg'"),
     ("/predict?map=depth", "'saliency' or 'fixation'"),
     ("/predict?format=xml", "'png' or 'json'"),
     ("/predict?format=json&crop=0:0", "greater than 0"),
@@ -397,7 +400,7 @@ def test_model_without_fixation_head(tmp_path):
 
     keras.utils.set_random_seed(2)
     model = build_asnet((32, 32, 3), backbone_weights=None, fixation_head=False)
-    with TestClient(create_app(model, max_batch=1, batch_wait_ms=0)) as client:
+    with TestClient(create_app(model, max_batch=1, batch_wait_ms=0), base_url=LOCAL) as client:
         assert client.get("/info").json()["maps"] == ["saliency"]
         files = {"image": ("a.png", good_png(20, 30), "image/png")}
         result = client.post("/predict?format=json", files=files).json()
@@ -421,7 +424,7 @@ def test_released_model_with_released_postprocess_equals_predict(images, tmp_pat
     written, _ = predict.predict_files(model, [str(tmp_path / "dim.png")], str(tmp_path / "out"),
                                        postprocess="released", progress=False)
     app = create_app(model, postprocess="released", max_batch=1, batch_wait_ms=0)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         info = client.get("/info").json()
         assert info["model"]["options"]["config"] == "released"
         assert info["postprocess"] == "released"

@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from asnet_keras.training.steps import single_device_step  # no framework at import
+
 
 def synthetic_batch(model, batch_size, seed=0):
     """A fixed batch for `model`: (images, {output name: target}).
@@ -55,8 +57,6 @@ def trainer_step(model, batch_size, *, jit_compile=False, loss_variant="full", s
     `steps.single_device_step` (TensorFlow) with `synthetic_batch` as its input; each
     call is one optimizer update of `model`. Returns the step's losses (1 + outputs,).
     """
-    from asnet_keras.training.steps import single_device_step
-
     step = single_device_step(model, batch_size, loss_variant=loss_variant,
                               jit_compile=jit_compile)
     images, targets = synthetic_batch(model, batch_size, seed)

@@ -373,6 +373,8 @@ class Reproduction:
             Whatever a stage raises (its stage is then not complete; the same call
             resumes it).
         """
+        if os.path.exists(self.out) and not os.path.isdir(self.out):
+            raise NotADirectoryError(f"--out {self.out} is a file: pass a folder")
         os.makedirs(self.out, exist_ok=True)
         with run_lock.run_lock(self.out, LOCK_NAME):
             self.state = State(self.out)

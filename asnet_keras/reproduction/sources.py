@@ -61,8 +61,9 @@ class RawSource:
                  quiet=False):
         self.raw = os.path.abspath(os.fspath(raw))
         if not os.path.isdir(self.raw):
-            raise FileNotFoundError(f"--raw {raw}: no such folder (pass the folder holding "
-                                    "the downloaded datasets, one folder or archive each)")
+            what = "not a folder" if os.path.exists(self.raw) else "no such folder"
+            raise FileNotFoundError(f"--raw {raw}: {what} (pass the folder holding the "
+                                    "downloaded datasets, one folder or archive each)")
         self.found = find_raw(Path(self.raw))
         self.options = {"allow_rejects": bool(allow_rejects),
                         "allow_computed_maps": bool(allow_computed_maps)}

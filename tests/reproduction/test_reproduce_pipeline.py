@@ -8,7 +8,7 @@ epoch; the same command then resumes it: every stage before training is skipped 
 state file keeps their entries, the console says "skipped"), training resumes mid-epoch
 from its backup, and the run completes with its report. A third call finds everything
 complete. Tiny settings: 2 epochs × 3 steps of 2 images, one timed step; the three calls
-take about 3-4 minutes on 2 loaded cores (docs/reproduce.md §5).
+took 1-2.5 minutes on 2 shared cores (docs/reproduce.md §5).
 """
 
 import json

@@ -98,6 +98,9 @@ def test_raw_source_finds_the_downloads_and_names_the_missing(tmp_path):
 def test_raw_source_refuses_a_folder_without_the_training_sets(tmp_path):
     with pytest.raises(FileNotFoundError, match="--raw .*: no such folder"):
         RawSource(tmp_path / "nope")
+    (tmp_path / "salObj.zip").write_bytes(b"PK")
+    with pytest.raises(FileNotFoundError, match="--raw .*: not a folder"):
+        RawSource(tmp_path / "salObj.zip")
     (tmp_path / "ecssd").mkdir()
     fixtures.make_ecssd(tmp_path / "ecssd")
     with pytest.raises(ValueError, match="none of the paper's training datasets") as error:
@@ -113,7 +116,7 @@ def test_the_synthetic_source_maps_every_paper_dataset_to_its_test_set():
     assert stage.inputs() == {"n": 6, "size": 48, "n_test": 4, "seed": 0}
 
 
-def test_a_training_value_the_paper_config_refuses_stops_before_any_work(tmp_path, capsys):
+def test_a_bad_value_or_out_stops_before_any_work(tmp_path, capsys):
     from asnet_keras import commands
 
     (tmp_path / "thus10k").mkdir()
@@ -123,3 +126,9 @@ def test_a_training_value_the_paper_config_refuses_stops_before_any_work(tmp_pat
     err = capsys.readouterr().err
     assert status == 2 and "--input-size" in err and "multiple of 16" in err, err
     assert not (tmp_path / "out").exists()
+    (tmp_path / "out").write_text("a file")
+    status = commands.main(["reproduce", "--raw", str(tmp_path), "--out",
+                            str(tmp_path / "out"), "--input-size", "32"])
+    err = capsys.readouterr().err
+    assert status == 2 and "is a file: pass a folder" in err, err
+    assert (tmp_path / "out").read_text() == "a file"

@@ -36,7 +36,7 @@ TORCH ?= torch==2.13.0
 BACKEND_TESTS ?= tests/model tests/layers
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock dist setup-torch test lint-imports test-fast test-jax test-jax-all test-torch demo data synthetic \
+.PHONY: help setup lock dist setup-torch test lint-imports test-fast test-jax test-jax-all test-torch demo reproduce data synthetic \
         verify-data train eval predict export convert-released ablation notebooks bench \
         bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
         serve setup-browser test-browser bench-serve bench-head bench-gpu
@@ -88,8 +88,13 @@ test-torch: $(STAMP) ## The same tests under KERAS_BACKEND=torch (needs make set
 test-fast: $(STAMP) ## The inner loop: every test not marked slow, on 2 workers (about 3 min)
 	$(PY) -m pytest -m "not slow" -n 2 -q $(PYTEST_ARGS)
 
-demo: $(STAMP) ## Main job on built-in synthetic data: generate, train, evaluate, report (demo_out/)
+demo: $(STAMP) ## make reproduce on built-in synthetic data: generate, train, evaluate, report (demo_out/)
 	$(PY) -m asnet_keras demo --out demo_out $(ARGS)
+
+reproduce: OUT = reproduction
+reproduce: $(STAMP) ## The paper from the downloads under RAW to Tables 2-4, with a time estimate; resumable (make reproduce RAW=... OUT=...)
+	@test -n "$(RAW)" || { echo "make reproduce needs RAW=<folder with the downloaded datasets> (see data_prep/README.md)"; exit 2; }
+	$(PY) -m asnet_keras reproduce --raw $(RAW) --out $(OUT) $(ARGS)
 
 data: $(STAMP) ## Prepare every dataset found under RAW into DATA (make data RAW=... DATA=...)
 	@test -n "$(RAW)" || { echo "make data needs RAW=<folder with the downloaded datasets> (see data_prep/README.md)"; exit 2; }

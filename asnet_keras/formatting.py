@@ -59,3 +59,23 @@ def text_table(header, rows):
 
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths),
                       *(line(row) for row in cells[1:])])
+
+
+def format_duration(seconds):
+    """A duration for people: "45 s", "12 min 5 s", "3 h 07 min"; "—" for None.
+
+    >>> format_duration(45.2), format_duration(725), format_duration(11230)
+    ('45 s', '12 min 5 s', '3 h 07 min')
+    """
+    if seconds is None:
+        return MISSING
+    seconds = float(seconds)
+    if not math.isfinite(seconds) or seconds < 0:
+        return "nan"
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

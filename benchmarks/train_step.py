@@ -43,6 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import inference  # noqa: E402 - the helpers shared with the inference benchmark
 
+from asnet_keras.training import timing  # noqa: E402 - the one home of the timed step
+
 GRAPHS = ("static", "stock")
 BACKENDS = ("tensorflow", "jax", "torch")
 STEPS = ("trainer", "keras")
@@ -50,14 +52,7 @@ STEPS = ("trainer", "keras")
 
 def trainer_step(kind, size, batch, jit):
     """The trainer's step (TensorFlow) for the `kind` graph on one fixed batch."""
-    from asnet_keras.training.steps import single_device_step
-
-    model = inference.build(kind, size)
-    step = single_device_step(model, batch, jit_compile=jit)
-    x, y = batch_for(model, batch, size)
-    targets = [y[name] for name in model.output_names]
-    weights = [np.ones(batch, "float32") for _ in targets]
-    return lambda: step(x, targets, weights)
+    return timing.trainer_step(inference.build(kind, size), batch, jit_compile=jit)
 
 
 def keras_step(kind, size, batch, jit):
@@ -86,16 +81,9 @@ def jit_for(setting, backend, training=True):
 
 
 def batch_for(model, batch, size, seed=0):
-    """(images, {output: target}) with plausible targets for every output."""
-    rng = np.random.default_rng(seed)
-    targets = {}
-    for name, shape in zip(model.output_names, model.output_shape):
-        shape = (batch,) + tuple(shape[1:])
-        if name.startswith("fixation"):
-            targets[name] = rng.uniform(0, 1, shape).astype("float32")
-        else:
-            targets[name] = (rng.uniform(0, 1, shape) > 0.7).astype("float32")
-    return inference.images(batch, size, seed), targets
+    """(images, {output: target}) with plausible targets for every output (`size` is the
+    model's input side; asnet_keras.training.timing.synthetic_batch)."""
+    return timing.synthetic_batch(model, batch, seed)
 
 
 def child(step, kind, size, batch, jit):

@@ -139,3 +139,41 @@ def summary_table(reports: list[Report]) -> str:
 
     lines = [fmt(rows[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows[1:]]
     return "\n".join(lines)
+
+
+def review(reports: list[Report], allow_rejects: bool = False,
+           allow_computed_maps: bool = False) -> tuple[list[tuple[bool, str]], bool]:
+    """What a run's reports mean for its caller (`asnet prepare`, `asnet reproduce`).
+
+    Returns ``(lines, failed)``: ``lines`` are ``(is_problem, text)`` in order, problems
+    for stderr, the rest (repairs, files written) for stdout; ``failed`` is True when a
+    dataset could not be prepared, files were rejected (unless ``allow_rejects``) or
+    SALICON 2017's density maps had to be computed (unless ``allow_computed_maps``).
+    """
+    lines, failed = [], False
+    for rep in reports:
+        if rep.fatal:
+            lines.append((True, f"\n[{rep.dataset}] NOT PREPARED: {rep.fatal}"))
+            failed = True
+        if rep.rejects:
+            lines.append((True, f"\n[{rep.dataset}] {len(rep.rejects)} rejected:"))
+            lines += [(True, f"  {r['split']}: {r['file']}: {r['reason']}") for r in rep.rejects]
+            failed = failed or not allow_rejects
+        if rep.computed_maps:
+            lines.append((True, (
+                f"\n[{rep.dataset}] official density maps not found for "
+                f"{', '.join(rep.computed_maps)}: maps.zip is absent, so the maps were computed "
+                "(Gaussian sigma = 19 px), which changes the fixation targets. Put maps.zip "
+                "beside the other archives and re-run"
+                + (" (accepted: --allow-computed-maps)" if allow_computed_maps
+                   else ", or re-run with --allow-computed-maps to accept the computed maps"))))
+            failed = failed or not allow_computed_maps
+        lines += [(False, f"[{rep.dataset}] repaired {len(names)}: {kind}")
+                  for kind, names in sorted(rep.repairs.items())]
+        if rep.io:
+            lines.append((False, f"[{rep.dataset}] files written {rep.io['written']}, "
+                                 f"verified unchanged {rep.io['verified']}"))
+    if any(rep.rejects for rep in reports) and not allow_rejects:
+        lines.append((True, "\nsome inputs were rejected (see above and meta.json); "
+                            "re-run with --allow-rejects to accept the result"))
+    return lines, failed

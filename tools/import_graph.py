@@ -10,7 +10,7 @@ that names every layer, is left out.
     python tools/import_graph.py                   # the graph, then its cycles
     python tools/import_graph.py --sites           # also every import line behind each edge
     python tools/import_graph.py --order "names,io metrics model data training,inference \
-        export evaluation reporting serving commands"
+        export evaluation reporting serving,reproduction commands"
 
 `--order` lists the layers bottom to top, separated by spaces; sub-packages in one layer
 are separated by commas and may not import each other. Every edge that points upwards

@@ -65,6 +65,9 @@ COMMANDS = {
                      "an HTTP service for trained weights, with a page to try it"),
     "convert-released": Command("asnet_keras.commands.convert_released",
                                 "the authors' released ASNet.h5 as a Keras 3 model"),
+    "reproduce": Command("asnet_keras.commands.reproduce",
+                         "the paper from the downloaded datasets to Tables 2-4, resumable, "
+                         "with a time estimate"),
     "demo": Command("asnet_keras.commands.demo",
                     "the whole job on built-in synthetic data: no download, minutes"),
     "ablation": Command("asnet_keras.commands.ablation",

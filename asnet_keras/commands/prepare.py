@@ -23,7 +23,7 @@ from pathlib import Path
 from asnet_keras.commands import CommandFailed, UsageError, number, positive, run_command
 from asnet_keras.io.atomic_files import OutputWriteError, is_no_room
 from data_prep.datasets import MODULES
-from data_prep.report import summary_table
+from data_prep.report import review, summary_table
 from data_prep.runner import prepare, prepare_all
 from data_prep.synthetic import make_synthetic
 
@@ -144,44 +144,17 @@ def _prepare(args):
                              "folder or archive named after it; see asnet prepare --help)")
     else:
         reports = [prepare(args.dataset, args.src, args.dst, **options)]
-    allow_computed = getattr(args, "allow_computed_maps", False)
-    status = 0
+    lines, failed = review(reports, args.allow_rejects, getattr(args, "allow_computed_maps", False))
     print()
     print(summary_table(reports))
-    for rep in reports:
-        if rep.fatal:
-            print(f"\n[{rep.dataset}] NOT PREPARED: {rep.fatal}", file=sys.stderr)
-            status = 1
-        if rep.rejects:
-            print(f"\n[{rep.dataset}] {len(rep.rejects)} rejected:", file=sys.stderr)
-            for r in rep.rejects:
-                print(f"  {r['split']}: {r['file']}: {r['reason']}", file=sys.stderr)
-            if not args.allow_rejects:
-                status = 1
-        if rep.computed_maps:
-            print(f"\n[{rep.dataset}] official density maps not found for "
-                  f"{', '.join(rep.computed_maps)}: maps.zip is absent, so the maps were computed "
-                  "(Gaussian sigma = 19 px), which changes the fixation targets. Put maps.zip "
-                  "beside the other archives and re-run"
-                  + (" (accepted: --allow-computed-maps)" if allow_computed
-                     else ", or re-run with --allow-computed-maps to accept the computed maps"),
-                  file=sys.stderr)
-            if not allow_computed:
-                status = 1
-        for kind, names in sorted(rep.repairs.items()):
-            print(f"[{rep.dataset}] repaired {len(names)}: {kind}")
-        if rep.io:
-            print(f"[{rep.dataset}] files written {rep.io['written']}, "
-                  f"verified unchanged {rep.io['verified']}")
+    for problem, text in lines:
+        print(text, file=sys.stderr if problem else sys.stdout)
     if missing:
         print("\nnot found under", args.src, "(put each in a folder named after the dataset):")
         for name in missing:
             print(f"  {name:10s} {MODULES[name].DOWNLOAD}")
-    if any(rep.rejects for rep in reports) and not args.allow_rejects:
-        print("\nsome inputs were rejected (see above and meta.json); "
-              "re-run with --allow-rejects to accept the result", file=sys.stderr)
     print(f"done in {time.time() - t0:.1f} s")
-    return status
+    return 1 if failed else 0
 
 
 def main(argv=None):

@@ -18,6 +18,17 @@ class BadFile(ValueError):
     """A file that training could not read as it should; str() is the reason."""
 
 
+def file_stat(path):
+    """[size, modification time in ns] of a file, None when it cannot be stat-ed: what
+    says a file is unchanged without reading it (the verification cache, the inputs of
+    `asnet reproduce`'s stages)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def _reason(error):
     """A BadFile reason for an `asnet_keras.io` refusal."""
     if isinstance(error, CorruptImage):

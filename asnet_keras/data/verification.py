@@ -51,7 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asnet_keras.io import atomic_files
 from asnet_keras.data import layout as prepared
-from asnet_keras.data.file_checks import BadFile, inspect_file
+from asnet_keras.data.file_checks import BadFile, file_stat, inspect_file
 from asnet_keras.names import (
     FIXATIONS_FILE,
     FIXMAP_FOLDER,
@@ -275,14 +275,6 @@ def _load_cache(path, split_dir, fingerprint):
     return cache.get("files", {})
 
 
-def _stat(path):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 # ----------------------------------------------------------------------------------
 # Verification
 
@@ -325,7 +317,7 @@ def verify(root, datasets, mode=DEFAULT_MODE, *, workers=None, progress=True, us
         for entry in entries:
             if (entry.dataset, entry.split, entry.id) in skip:
                 continue
-            stats = {os.path.relpath(p, split_dir): _stat(p) for _, p in entry.files}
+            stats = {os.path.relpath(p, split_dir): file_stat(p) for _, p in entry.files}
             cached = all(
                 s is not None and known.get(rel, [None])[:2] == s
                 and known[rel][2] >= rank for rel, s in stats.items()

@@ -11,7 +11,9 @@ rows, and a `Message` names the command that produces what is missing.
 - `paper`: the paper's tables; `results`: ours (`EvalResults`, `AblationResults`);
 - `comparison`: `compare`, `results_status` and the overviews;
 - `display`: `Message`, `RawTable`, `show`; `figures`: Figures 5 and 6 (drawn with
-  `asnet_keras.evaluation.plots`).
+  `asnet_keras.evaluation.plots`);
+- `notebooks`: executing the notebooks (`asnet notebooks`, `asnet reproduce`; nbclient,
+  imported only there).
 
 Pure Python + numpy (+ matplotlib/OpenCV for the figures); no TensorFlow, no pandas.
 

@@ -37,7 +37,7 @@ def test_help_lists_every_command_without_loading_tensorflow():
     listed = result.stdout[result.stdout.index("commands:"):]
     for name, command in commands.COMMANDS.items():
         assert f"  {name} " in listed and command.summary in listed, name
-    assert len(commands.COMMANDS) == 11
+    assert len(commands.COMMANDS) == 12
 
 
 @pytest.mark.parametrize("name", list(commands.COMMANDS))
@@ -60,6 +60,7 @@ USAGE_ERRORS = {
     "export": [["--nope"], ["--weights", MISSING, "--out", "{tmp}/x.keras"]],
     "serve": [["--nope"], ["--weights", MISSING]],
     "convert-released": [["--nope"], ["--weights", MISSING, "--out", "{tmp}/r.keras"]],
+    "reproduce": [["--nope"], ["--raw", MISSING, "--out", "{tmp}/r"]],
     "demo": [["--nope"], ["--quick", "--out", "{tmp}/a_file/demo"]],
     "ablation": [["--nope"], ["--data", MISSING, "--out", "{tmp}/abl"]],
     "notebooks": [["--nope"], ["--out", "{tmp}/nb", "--notebooks", "table9"]],

@@ -1,49 +1,50 @@
-"""`make demo`'s pipeline, shrunk (`--quick`: 48-px images, 32-px model, two steps):
-data → train → evaluate → centre-bias baseline → report folder."""
+"""`make demo`: the reproduction pipeline on the synthetic data, shrunk (`--quick`: 48-px
+images, 32-px model, two steps): data → check → estimate → train → evaluate → centre-bias
+baseline → notebooks → report folder, in OUT/quick/."""
 
 import json
 import os
 
-import numpy as np
 import pytest
 
 from asnet_keras.commands import demo
+from asnet_keras.reproduction.report import FP_METRICS, SOD_METRICS
 
 
-def test_centre_bias_map_peaks_at_the_centre():
-    m = demo.centre_bias_map(31, 41)
-    assert m.shape == (31, 41) and m.dtype == np.uint8
-    assert m[15, 20] == 255 and m.argmax() == 15 * 41 + 20
-    assert m[0, 0] < 30  # corners: exp(-0.5 * (2^2 + 2^2)) ≈ 0.018 of the peak
-    np.testing.assert_array_equal(m, m[::-1, ::-1])
-
-
-def test_compare_knows_mae_is_lower_better():
-    rows = demo.compare({"maxF": 0.8, "MAE": 0.1}, {"maxF": 0.5, "MAE": 0.2})
-    assert rows["maxF"]["asnet_better"] and rows["MAE"]["asnet_better"]
-    rows = demo.compare({"maxF": 0.4, "MAE": 0.3}, {"maxF": 0.5, "MAE": 0.2})
-    assert not rows["maxF"]["asnet_better"] and not rows["MAE"]["asnet_better"]
+def test_the_demo_settings_are_a_reproduction_of_the_synthetic_data():
+    settings = demo.pipeline_settings(demo.QUICK, quick=True, progress=False)
+    assert settings.train["input_size"] == 32 and settings.train["steps_per_epoch"] == 2
+    assert settings.train["backbone_weights"] in ("imagenet", "none")
+    assert settings.note == demo.QUICK_NOTE and settings.tag == "demo"
+    assert demo.pipeline_settings(demo.FULL, quick=False, progress=True).note == ""
 
 
 @pytest.mark.slow
 def test_quick_demo_writes_the_report_folder(tmp_path, capsys):
     status = demo.main(["--out", str(tmp_path), "--quick", "--quiet"])
     assert status == 0
-    report = tmp_path / "report"
-    for name in ("README.md", "metrics.json", "pr_curve.png", "qualitative.png"):
+    out = tmp_path / demo.QUICK_FOLDER
+    report = out / "report"
+    for name in ("README.md", "report.json", "pr_curves.png", "qualitative.png"):
         assert (report / name).stat().st_size > 0, name
-    metrics = json.loads((report / "metrics.json").read_text())
-    assert metrics["quick"] is True and metrics["n_images"] == 6
-    assert metrics["backbone_weights"] in ("imagenet", "none")
-    assert set(metrics["timings_s"]) == {"data", "train", "evaluate", "baseline", "report", "total"}
-    assert set(metrics["comparison"]) == set(demo.FP_METRICS) | set(demo.SOD_METRICS)
+    metrics = json.loads((report / "report.json").read_text())
+    assert metrics["n_images"] == {"synthetic-both": 6}
+    assert metrics["train_config"]["backbone_weights"] in ("imagenet", "none")
+    assert set(metrics["stages"]) == {"prepare synthetic", "verify", "estimate", "train",
+                                      "evaluate", "baseline", "notebooks"}
+    comparison = metrics["comparison"]["synthetic-both"]
+    assert set(comparison) == set(FP_METRICS) | set(SOD_METRICS)
     # the baseline row is the centre-bias map scored through --pred-dir
-    baseline = json.loads(open(metrics["results"]["centre_bias"]).read())
+    baseline = json.loads(open(os.path.join(metrics["results"]["centre_bias"],
+                                            "synthetic-both", "results.json")).read())
     assert baseline["source"]["pred_dir"].endswith("baseline")
-    assert metrics["comparison"]["maxF"]["centre_bias"] == baseline["salient_object"]["maps"]["maxF"]
-    model = json.loads(open(metrics["results"]["asnet"]).read())
-    assert metrics["comparison"]["nss"]["asnet"] == model["fixation"]["fixation"]["nss"]
-    assert os.path.isfile(tmp_path / "run-quick" / "finished.json")
+    assert comparison["maxF"]["centre_bias"] == baseline["salient_object"]["maps"]["maxF"]
+    model = json.loads(open(os.path.join(metrics["results"]["asnet"], "synthetic-both",
+                                         "results.json")).read())
+    assert comparison["nss"]["asnet"] == model["fixation"]["fixation"]["nss"]
+    assert (metrics["tables"]["table4"]["ours"]["ASNet (ours)"][0]
+            == model["salient_object"]["saliency_conv1"]["maxF"])  # ECSSD → synthetic-both
+    assert os.path.isfile(out / "run" / "finished.json")
     readme = (report / "README.md").read_text()
-    assert "Quick mode" in readme and "Centre bias" in readme
-    assert "[demo] total:" in capsys.readouterr().out
+    assert "Quick mode" in readme and "Centre bias" in readme and "Estimated total:" in readme
+    assert "[demo] report:" in capsys.readouterr().out

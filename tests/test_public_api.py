@@ -9,6 +9,7 @@ import pytest
 
 CLI_MODULES = ("train", "evaluate", "predict", "export", "convert_released", "demo",
                "ablation", "notebooks", "serve", "verify_data")
+assert len(CLI_MODULES) == 10
 
 
 def test_importing_the_package_changes_no_environment_variable(repo_root):

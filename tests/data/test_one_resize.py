@@ -29,6 +29,7 @@ CASES = {
 }
 assert len(CASES) == 8
 SIZES = (32, 64)
+assert len(SIZES) == 2
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ inbound tensors in `model.get_config()`), not inferred from widths: which VGG16 
 each stage, which output feeds each upsampling, and the order of every concatenation
 (docs/model.md §1.1; paper §3.1–3.2, Fig. 3)."""
 
+import itertools
+
 import pytest
 
 from asnet_keras.model.options import ASNetOptions
@@ -20,7 +22,7 @@ VGG16 = ["block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_
 def _backbone():
     """image → preprocess → VGG16's layers one after the other (pool5 left out)."""
     edges = {"preprocess": ["image"], VGG16[0]: ["preprocess"]}
-    edges.update((b, [a]) for a, b in zip(VGG16, VGG16[1:]))
+    edges.update((b, [a]) for a, b in itertools.pairwise(VGG16))
     return edges
 
 

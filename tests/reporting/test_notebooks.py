@@ -30,6 +30,7 @@ TABLES = {
 }
 FIGURES = ("fig5_pr_curves", "fig6_qualitative")
 SMOKE_VARIANTS = ["full", "wo_extra"]
+assert (len(notebooks.NOTEBOOKS), len(TABLES), len(FIGURES)) == (6, 4, 2)
 
 
 def _stored(name):

@@ -24,6 +24,7 @@ from tests.support.known_results import (
 from tests.support.results_fixtures import write_known_results
 
 DIFF_LABEL = "Δ ours − paper"
+assert len(EXPECTED) == 3
 
 
 @pytest.fixture(scope="module")

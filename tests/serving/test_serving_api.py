@@ -76,7 +76,7 @@ def predicted(model_and_path, images, tmp_path_factory):
     return {
         name: {kind: cv2.imread(paths[kind], cv2.IMREAD_UNCHANGED) for kind in ("saliency",
                                                                              "fixation")}
-        for name, (_, paths) in zip(names, written)
+        for name, (_, paths) in zip(names, written, strict=True)
     }
 
 
@@ -332,6 +332,7 @@ BAD_UPLOADS = {
     "no upload at all": (dict(), 400, "unsupported Content-Type"),
     "JSON body": (dict(json={"image": "x"}), 400, "unsupported Content-Type"),
 }
+assert len(BAD_UPLOADS) == 12
 
 
 @pytest.mark.parametrize("kind", list(BAD_UPLOADS))

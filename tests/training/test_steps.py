@@ -14,7 +14,7 @@ def _batch(model, batch, size, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.uniform(0, 255, (batch, size, size, 3)).astype("float32")
     targets, weights = [], []
-    for name, shape in zip(model.output_names, model.output_shape):
+    for name, shape in zip(model.output_names, model.output_shape, strict=True):
         shape = (batch,) + tuple(shape[1:])
         if name.startswith("fixation"):
             t = rng.uniform(0, 1, shape).astype("float32")
@@ -49,7 +49,7 @@ def test_trainer_step_and_fit_compute_the_same_eq13():
     )
     # Loss per output: Σ_b w_b·L_b / batch in both (Keras' "sum_over_batch_size").
     assert np.isclose(ours[0], keras_logs["loss"], rtol=1e-5)
-    for name, value in zip(names, ours[1:]):
+    for name, value in zip(names, ours[1:], strict=True):
         assert np.isclose(value, keras_logs[f"{name}_loss"], rtol=1e-5), name
     # The zero weights really remove the terms: fixation uses images 0 and 2 only.
     assert ours[1] > 0

@@ -146,7 +146,7 @@ def test_saved_models_load_in_every_format(killed_and_resumed):
     reference = load_asnet(out).predict(images, verbose=0)
     rebuilt = load_asnet(os.path.join(out, "best.weights.h5")).predict(images, verbose=0)
     assert len(reference) == 6
-    for a, b in zip(reference, rebuilt):
+    for a, b in zip(reference, rebuilt, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 

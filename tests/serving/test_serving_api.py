@@ -281,6 +281,9 @@ def test_page_and_static_files(client):
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert client.get("/static/style.css").status_code == 200
+    assert "javascript" in client.get("/static/page.js").headers["content-type"]
+    # page.js is loaded before the script that uses it
+    assert page.text.index("/static/page.js") < page.text.index("/static/app.js")
     # Every element the script looks up exists on the page.
     ids = set(re.findall(r'\bid="([^"]+)"', page.text))
     used = set(re.findall(r'\$\("([^"]+)"\)', script.text))
@@ -508,4 +511,4 @@ def test_micro_batcher_waits_for_arriving_requests_and_at_most_the_window():
 def test_static_dir_is_packaged():
     import os
 
-    assert sorted(os.listdir(STATIC_DIR)) == ["app.js", "index.html", "style.css"]
+    assert sorted(os.listdir(STATIC_DIR)) == ["app.js", "index.html", "page.js", "style.css"]

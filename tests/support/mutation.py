@@ -31,8 +31,8 @@ MODULES = {
                ["tests/model/test_losses.py", "-k", "not gradient"]),
     "reporting": (["asnet_keras/reporting/comparison.py", "asnet_keras/reporting/paper.py",
                    "asnet_keras/reporting/results.py", "asnet_keras/reporting/display.py"],
-                  ["tests/reporting/test_tables.py", "tests/reporting/test_reporting.py",
-                   "tests/reporting/test_paper_results.py"]),
+                  ["tests/reporting/test_tables.py", "tests/reporting/test_messages.py",
+                   "tests/reporting/test_reporting.py", "tests/reporting/test_paper_results.py"]),
     # (the `predict --crop` tests load a model: TensorFlow, which a forked mutant run hangs on)
     "cropping": (["asnet_keras/inference/cropping.py"],
                  ["tests/inference/test_cropping.py", "-k", "not predict_crop"]),

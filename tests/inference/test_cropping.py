@@ -191,8 +191,10 @@ def test_parse_aspect_reads_every_separator_and_keeps_the_label():
     for text in ("101:1", "1:101", "1234567:1", "1.1234567:1", "16:9:1", "-1:2"):
         with pytest.raises(ValueError, match=repr(text).replace("(", r"\(")):
             cropping.parse_aspect(text)
-    with pytest.raises(ValueError, match=r"'0:1': both sides must be greater than 0, e\.g\. 16:9"):
-        cropping.parse_aspect("0:1")
+    for text in ("0:1", "1:0"):
+        with pytest.raises(ValueError, match=rf"'{text}': both sides must be greater than 0, "
+                                             r"e\.g\. 16:9"):
+            cropping.parse_aspect(text)
     with pytest.raises(ValueError, match=r"'1000:1': must lie between 1:100 and 100:1$"):
         cropping.parse_aspect("1000:1")
     with pytest.raises(ValueError, match=r"^aspect ratio 'a:b': write it as WIDTH:HEIGHT with "
@@ -242,6 +244,11 @@ def test_crop_box_of_a_float_map_and_its_dict():
     near = np.zeros((1, 5))
     near[0, 0], near[0, 2] = 1.0, 1.0 - 1e-12
     assert cropping.crop_box(near, "1:1").x == 2
+    near[0, 0], near[0, 2] = 1000.0, 1000.0 - 1e-7  # 1e-7 < 1e-9 · 2000: a tie
+    assert cropping.crop_box(near, "1:1").x == 2
+    near[0, 0], near[0, 2] = 0.25, 0.25 - 7e-10  # 7e-10 > 1e-9 · 0.5: not a tie
+    assert cropping.crop_box(near, "1:1").x == 0
+    assert cropping.crop_box(np.zeros((1, 5)), "1:1").x == 2  # no mass: the centre
 
 
 def test_crop_boxes_takes_a_list_or_a_string():
@@ -264,10 +271,16 @@ def test_write_crops_and_the_index(tmp_path):
     assert [(b.aspect, b.x, b.width) for b in boxes] == [("1:1", 7, 9), ("16:9", 0, 16)]
     written = cv2.imread(paths["crop-1x1"], cv2.IMREAD_UNCHANGED)[:, :, ::-1]
     np.testing.assert_array_equal(written, image[:, 7:16])
+    # a second image into the same folders, at half scale: 5 × 5 at the right edge
+    paths, (box,) = cropping.write_crops(str(tmp_path), "other", image, saliency, ["1:1"], 0.5)
+    assert (box.x, box.y, box.width, box.height) == (11, 2, 5, 5)
+    assert cv2.imread(paths["crop-1x1"]).shape == (5, 5, 3)
     index = cropping.write_crop_index(str(tmp_path), {"a.jpg": boxes, tmp_path / "b.jpg": []})
     assert index == str(tmp_path / "crops.json")
     with open(index, encoding="utf-8") as f:
-        assert json.load(f) == {"a.jpg": [b.to_dict() for b in boxes], str(tmp_path / "b.jpg"): []}
+        text = f.read()
+    assert json.loads(text) == {"a.jpg": [b.to_dict() for b in boxes], str(tmp_path / "b.jpg"): []}
+    assert text.startswith('{\n "a.jpg": [\n  {\n   "aspect": "1:1",')  # indented by one
 
 
 def test_bad_maps_are_refused_with_their_reason():
@@ -275,8 +288,10 @@ def test_bad_maps_are_refused_with_their_reason():
                          (np.zeros((0, 3)), r"got shape \(0, 3\)"),
                          (np.zeros(4), r"got shape \(4,\)"),
                          (np.array([["a"]]), "numeric map, got dtype <U1"),
-                         (np.array([[np.inf]]), "NaN or infinite"),
-                         (np.array([[-1]], np.int8), "negative values"),
+                         (np.array([[np.inf]]), "^crop_box: the map holds NaN or infinite "
+                                                 "values$"),
+                         (np.array([[-1]], np.int8), "^crop_box: the map has negative values; "
+                                                     "mass must be non-negative$"),
                          (np.array([[-0.5]]), "negative values")):
         with pytest.raises(ValueError, match=message):
             cropping.crop_box(bad, "1:1")

@@ -248,3 +248,13 @@ def test_compiled_keras_file_reloads_with_its_losses(tmp_path):
     assert restored_losses["fixation"] is fixation_kl
     assert isinstance(restored_losses["saliency_conv1"], SaliencyLoss)
     assert restored_losses["saliency_conv1"].variant == "no_recall"
+
+
+def test_precision_and_recall_are_per_sample_in_a_batch():
+    # sample 2's mask is the other top pixel: Σ s·q = 0.4, Σ q = 1.4, Σ s = 1
+    batch_true = np.concatenate([S, maps([[0, 1], [0, 0]])])
+    batch_pred = np.concatenate([Q, Q])
+    np.testing.assert_allclose(value(precision_loss, batch_true, batch_pred),
+                               [-0.8 / 1.4, -0.4 / 1.4], rtol=1e-5)
+    np.testing.assert_allclose(value(recall_loss, batch_true, batch_pred), [-0.8, -0.4],
+                               rtol=1e-5)

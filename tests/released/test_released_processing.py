@@ -134,7 +134,7 @@ def test_bytescale_ranges_and_explicit_limits():
     assert bytescale(np.array([0.0, 1.0]), high=7, low=7).tolist() == [7, 7]
     with pytest.raises(ValueError, match=r"need 0 <= low <= high <= 255, got low=0, high=256"):
         bytescale(np.array([0.0, 1.0]), high=256)
-    with pytest.raises(ValueError, match="cmax must not be smaller than cmin"):
+    with pytest.raises(ValueError, match="^bytescale: cmax must not be smaller than cmin$"):
         bytescale(np.array([0.0, 1.0]), cmin=1.0, cmax=0.0)
     # cmin 5, cmax 10: 7.5 → 2.5·51 + 0.5 = 128; 0 lies below cmin and clips to low
     assert bytescale(np.array([0.0, 5.0, 7.5, 10.0]), cmin=5.0).tolist() == [0, 0, 128, 255]

@@ -39,7 +39,7 @@ BACKEND_TESTS ?= tests/model tests/layers
 .PHONY: help setup lock dist setup-torch test lint-imports test-fast test-jax test-jax-all test-torch demo reproduce data synthetic \
         verify-data train eval predict export convert-released ablation notebooks bench \
         bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
-        serve setup-browser test-browser bench-serve bench-head bench-gpu
+        serve setup-browser test-browser bench-serve bench-head bench-gpu mutation
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -163,9 +163,12 @@ setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sud
 test-browser: $(STAMP) ## The page in headless Chromium against a running service; screenshot in results/browser/
 	ASNET_REQUIRE_BROWSER=1 ASNET_BROWSER_SCREENSHOT=$(BROWSER_SHOT) $(PY) -m pytest -p no:xdist -s -rs tests/serving/test_serve_browser.py $(PYTEST_ARGS)
 
+mutation: $(STAMP) ## Mutation testing (mutmut) of the pure-Python cores, each with its own fast tests (ARGS="cropping layout")
+	$(PY) -m tests.support.mutation $(ARGS)
+
 bench-verify-data: $(STAMP) ## Cost of the data verification before training (quick/full)
 	$(PY) benchmarks/verify_data.py --modes quick,full $(ARGS)
 
 clean: ## Remove caches and demo output (keeps .venv, data and runs)
-	rm -rf .pytest_cache demo_out executed_notebooks build dist
+	rm -rf .pytest_cache demo_out executed_notebooks build dist .mutation
 	find . -name __pycache__ -type d -prune -not -path "./.venv/*" -exec rm -rf {} +

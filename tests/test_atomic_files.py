@@ -211,7 +211,7 @@ def test_predict_stops_when_the_disk_is_full(tmp_path, monkeypatch, capsys):
     out = tmp_path / "maps"
     os.makedirs(out / "saliency")
     (out / "saliency" / "img0.png").write_bytes(b"from an earlier run")
-    monkeypatch.setattr(predict, "load_asnet", lambda path: _ConstantModel())
+    monkeypatch.setattr(predict, "open_model", lambda path, precision="f32": _ConstantModel())
     monkeypatch.setattr(atomic_files, "open", _full_disk_open(), raising=False)
     status = predict.main([*images, "--weights", "w.keras", "--out", str(out), "--quiet"])
     err = capsys.readouterr().err

@@ -34,7 +34,7 @@ def _close(expected, got, path=""):
             _close(expected[key], got[key], f"{path}/{key}")
     elif isinstance(expected, list):
         assert len(expected) == len(got), path
-        for i, (e, g) in enumerate(zip(expected, got)):
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
             _close(e, g, f"{path}[{i}]")
     else:
         assert got == pytest.approx(expected, rel=1e-5, abs=1e-6), path
@@ -58,7 +58,7 @@ def test_model_outputs_are_unchanged(golden):
         model = build_asnet((32, 32, 3), backbone_weights=None, **options)
         outputs = model.predict(x, verbose=0)
         outputs = outputs if isinstance(outputs, list) else [outputs]
-        got = {n: _summary(v) for n, v in zip(model.output_names, outputs)}
+        got = {n: _summary(v) for n, v in zip(model.output_names, outputs, strict=True)}
         _close(golden["model/" + name], got, name)
         assert model.count_params() == golden["model/" + name + "/params"]
 

@@ -18,8 +18,9 @@ Every element is a triple in the order of the model's outputs (`model.output_nam
 Targets are resized from the original-resolution label files: each label is first
 area-averaged to S×S (kept fractional), then, per output, area-averaged to that
 output's side; masks are binarised at 0.5 only then, density maps stay non-negative
-fractions (the KL of Eq. 1 normalises them). Images are resized bilinearly with
-antialiasing to S×S (the paper's 224×224, aspect ratio not kept).
+fractions (the KL of Eq. 1 normalises them). Images are decoded (`decode_rgb`) and
+resized bilinearly with antialiasing to S×S (`input_pixels`; the paper's 224×224, aspect
+ratio not kept) exactly as `predict` and evaluation do it.
 
 Augmentation (training only; paper §3.3 "flipping, rotation"): a horizontal flip with
 probability 1/2 and a rotation by an angle uniform in ±`ROTATION_DEGREES` (the paper
@@ -248,6 +249,34 @@ def augment(stack, seed, rotation_degrees=ROTATION_DEGREES):
     return rotated[0]
 
 
+def decode_rgb(content):
+    """An image file's bytes (a string tensor) → RGB uint8 (H, W, 3), as the network reads
+    it in training: pixel for pixel what `asnet_keras.inference.images.read_image` (OpenCV)
+    gives `predict` and evaluation for 8-bit files (`tests/data/test_one_resize.py`), and
+    the prepared layout holds only 8-bit JPEGs.
+
+    Grey is repeated to three channels, alpha dropped. JPEG is decoded with libjpeg's
+    accurate integer IDCT, as OpenCV does: TensorFlow's default, the fast IDCT, differs by
+    up to 5 grey levels (docs/model.md §3, "Resizing").
+    """
+    return tf.cond(
+        tf.io.is_jpeg(content),
+        lambda: tf.io.decode_jpeg(content, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(content, channels=3, expand_animations=False),
+    )
+
+
+def input_pixels(image, size):
+    """RGB (H, W, 3) of any real dtype → float32 (size, size, 3), raw values 0–255: the
+    model's input, for training and inference alike (`asnet_keras.inference.images.
+    resize_to_input`). Bilinear with antialiasing, aspect ratio not kept, clipped to
+    0–255 (docs/model.md §3, "Resizing")."""
+    resized = tf.image.resize(
+        tf.cast(image, tf.float32), (size, size), method="bilinear", antialias=True
+    )
+    return tf.clip_by_value(resized, 0.0, 255.0)
+
+
 def make_loader(output_names, input_size, *, augment_seed=None, rotation_degrees=ROTATION_DEGREES):
     """A tf function (image path, mask path, fixmap path, has_mask, has_fix, element
     number) → (image, targets tuple, weights tuple) for one sample (no batch axis).
@@ -258,17 +287,14 @@ def make_loader(output_names, input_size, *, augment_seed=None, rotation_degrees
     sizes = target_sizes(output_names, input_size)
 
     def load(image_path, mask_path, fix_path, has_mask, has_fix, element):
-        image = tf.io.decode_image(tf.io.read_file(image_path), channels=3, expand_animations=False)
-        image = tf.image.resize(
-            tf.cast(image, tf.float32), (input_size, input_size), method="bilinear", antialias=True
-        )
+        image = input_pixels(decode_rgb(tf.io.read_file(image_path)), input_size)
         mask = _read_label(mask_path, has_mask, input_size)
         fixmap = _read_label(fix_path, has_fix, input_size)
         if augment_seed is not None:
             seed = tf.stack([tf.constant(augment_seed, tf.int64), tf.cast(element, tf.int64)])
             stack = augment(tf.concat([image, mask, fixmap], axis=-1), seed, rotation_degrees)
             image, mask, fixmap = stack[..., :3], stack[..., 3:4], stack[..., 4:5]
-        image = tf.clip_by_value(image, 0.0, 255.0)
+            image = tf.clip_by_value(image, 0.0, 255.0)
         y_a = tf.cast(has_fix, tf.float32)
         y_s = tf.cast(has_mask, tf.float32)
         targets, weights = [], []

@@ -56,19 +56,16 @@ def read_grey(path):
 def resize_to_input(image, size):
     """RGB uint8 (H, W, 3) → float32 (size, size, 3) model input, raw values 0–255.
 
-    Exactly the training pipeline's resize (`asnet_keras.data.make_loader`):
-    `INPUT_INTERPOLATION`, so a model sees the same pixels in training and inference.
+    The training pipeline's own resize (`asnet_keras.data.pipeline.input_pixels`,
+    `INPUT_INTERPOLATION`), so a model sees the same pixels in training and inference.
     """
-    if image.shape[:2] == (size, size):
+    if image.shape[:2] == (size, size):  # the resize is then the identity, exactly
         return image.astype(np.float32)
-    # TensorFlow's resize whatever the Keras backend: the training pipeline's pixels.
-    from asnet_keras.devices import tensorflow_for_data
+    # TensorFlow (the training pipeline's module) is imported only when an image is resized:
+    # the reporting notebooks read images through this module without it.
+    from asnet_keras.data.pipeline import input_pixels
 
-    tf = tensorflow_for_data()
-    resized = tf.image.resize(
-        tf.convert_to_tensor(image, tf.float32), (size, size), method="bilinear", antialias=True
-    )
-    return np.clip(resized.numpy(), 0.0, 255.0).astype(np.float32)
+    return input_pixels(image, size).numpy()
 
 
 def upsample(saliency, shape):

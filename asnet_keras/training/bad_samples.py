@@ -60,10 +60,12 @@ def _decode_like_the_pipeline(path, kind):
     else TensorFlow's reason."""
     import tensorflow as tf
 
+    from asnet_keras.data.pipeline import decode_rgb
+
     try:
         content = tf.io.read_file(path)
         if kind == "image":
-            tf.io.decode_image(content, channels=3, expand_animations=False)
+            decode_rgb(content)
         else:
             tf.io.decode_png(content, channels=1)
     except tf.errors.OpError as error:

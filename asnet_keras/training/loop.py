@@ -39,7 +39,7 @@ import os
 import time
 
 from asnet_keras.data.layout import check_prepared
-from asnet_keras.devices import keras_backend
+from asnet_keras import devices
 from asnet_keras.io import atomic_files
 from asnet_keras.training import bad_samples, run_lock
 from asnet_keras.training.config import (
@@ -218,7 +218,7 @@ def _write_run_config(run, pipeline, n_train, n_val):
 
 def _check_backend():
     """The loop is `tf.distribute` code: refuse another Keras backend with the way out."""
-    backend = keras_backend()
+    backend = devices.keras_backend()
     if backend != "tensorflow":
         raise ValueError(
             f"Keras runs on the {backend} backend (KERAS_BACKEND), but this trainer is built "

@@ -76,6 +76,10 @@ def make_step_functions(strategy, model, optimizer, loss_variant, global_batch, 
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
             objective = optimizer.scale_loss(loss) if scaled else loss
         gradients = tape.gradient(objective, model.trainable_variables)
+        # Every gradient before the first update: the same step gives the same numbers in
+        # every process, so a resumed run equals an uninterrupted one (docs/framework_notes.md §8).
+        with tf.control_dependencies(gradients):
+            gradients = [tf.identity(g) for g in gradients]
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return tf.stack(
             [loss] + [tf.nn.compute_average_loss(v, global_batch_size=global_batch)

@@ -37,7 +37,9 @@ def test_help_lists_every_command_without_loading_tensorflow():
     listed = result.stdout[result.stdout.index("commands:"):]
     for name, command in commands.COMMANDS.items():
         assert f"  {name} " in listed and command.summary in listed, name
-    assert len(commands.COMMANDS) == 12
+
+
+assert len(commands.COMMANDS) == 12
 
 
 @pytest.mark.parametrize("name", list(commands.COMMANDS))
@@ -67,11 +69,15 @@ USAGE_ERRORS = {
 }
 
 
+USAGE_CASES = [(n, i) for n in USAGE_ERRORS for i in (0, 1)]
+assert len(USAGE_CASES) == 2 * 12
+
+
 def test_the_usage_error_table_covers_every_command():
     assert list(USAGE_ERRORS) == list(commands.COMMANDS)
 
 
-@pytest.mark.parametrize("name,case", [(n, i) for n in USAGE_ERRORS for i in (0, 1)])
+@pytest.mark.parametrize("name,case", USAGE_CASES)
 def test_a_usage_error_exits_2_with_one_error_line(name, case, tmp_path, capsys):
     _present(name)
     (tmp_path / "a_file").write_text("not a folder")

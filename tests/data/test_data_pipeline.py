@@ -40,7 +40,7 @@ def test_targets_shapes_dtypes_and_ranges(root):
         assert 0.0 <= float(tf.reduce_min(image)) and float(tf.reduce_max(image)) <= 255.0
         assert float(tf.reduce_max(image)) > 100.0  # raw pixels, not scaled to [0, 1]
         assert len(targets) == len(weights) == len(OUTPUTS)
-        for name, target, weight in zip(OUTPUTS, targets, weights):
+        for name, target, weight in zip(OUTPUTS, targets, weights, strict=True):
             assert target.shape == (4, sides[name], sides[name], 1), name
             assert target.dtype == tf.float32 and weight.dtype == tf.float32
             assert weight.shape == (4,)
@@ -149,7 +149,7 @@ def test_stream_resumes_at_any_step(root):
                                       seed=11, steps=5))
     tail = list(data.training_dataset(root, SYNTHETIC, ["fixation", "saliency_conv1"], SIZE, 4,
                                       seed=11, start_step=3, steps=2))
-    for (a, ta, wa), (b, tb, wb) in zip(full[3:], tail):
+    for (a, ta, wa), (b, tb, wb) in zip(full[3:], tail, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(ta[1].numpy(), tb[1].numpy())
         np.testing.assert_array_equal(wa[0].numpy(), wb[0].numpy())

@@ -52,7 +52,7 @@ def test_salicon_2017_fixation_at_1based_xy_lands_on_0based_pixel(tmp_path):
     stem = "COCO_train2014_000000000001"
     pts = read_gray(root / "train" / "fixpts" / f"{stem}.png")
     # (x=5, y=3) -> row 2, col 4; (x=40, y=30) -> row 29, col 39; (x=41) is outside W=40
-    assert sorted(zip(*np.nonzero(pts))) == [(2, 4), (29, 39)]
+    assert sorted(zip(*np.nonzero(pts), strict=True)) == [(2, 4), (29, 39)]
     assert set(np.unique(pts)) == {0, 255}
     z = load_npz(root / "train" / "fixations.npz")
     assert list(z["ids"]) == planted["stems"]["train"]
@@ -82,7 +82,8 @@ def test_salicon_2015_json_is_row_col_and_uses_sigma19(tmp_path):
     root = tmp_path / "data" / "salicon"
     stem, _ = planted["train"]
     pts = read_gray(root / "train" / "fixpts" / f"{stem}.png")
-    assert sorted(zip(*np.nonzero(pts))) == [(2, 4), (29, 39)]  # [row 3, col 5], [30, 40]
+    # [row 3, col 5], [30, 40]
+    assert sorted(zip(*np.nonzero(pts), strict=True)) == [(2, 4), (29, 39)]
     z = load_npz(root / "train" / "fixations.npz")
     assert z["x"].tolist() == [4.0, 39.0] and z["y"].tolist() == [2.0, 29.0]
     assert z["subject"].tolist() == [7, 7]
@@ -119,7 +120,7 @@ def test_dut_omron_zero_based_size_row_clip_and_macos_junk(tmp_path):
     check_layout_common(root, planted["stems"], {"masks", "fixpts", "fixmaps"})
     pts = read_gray(root / "fixpts" / "im001.png")
     # 0-based: (x=4, y=2) -> (2, 4); (x=40, y=5) clipped -> (5, 39); (x=60) dropped; (0, 0)
-    assert sorted(zip(*np.nonzero(pts))) == [(0, 0), (2, 4), (5, 39)]
+    assert sorted(zip(*np.nonzero(pts), strict=True)) == [(0, 0), (2, 4), (5, 39)]
     z = load_npz(root / "fixations.npz")
     assert z["x"][z["image_index"] == 0].tolist() == [4.0, 39.0, 0.0]
     assert z["subject"][z["image_index"] == 0].tolist() == [1, 2, 4]
@@ -144,9 +145,12 @@ def test_pascal_s_v73_row_col_order_and_half_threshold(tmp_path):
     m = read_gray(root / "masks" / "1.png")
     assert m[:, :25].max() == 0 and m[:, 25:].min() == 255
     assert read_gray(root / "masks" / "2.png").min() == 255  # all 170
+    def points(name):
+        return sorted(zip(*np.nonzero(read_gray(root / "fixpts" / name)), strict=True))
+
     # cell 1: [row 3, col 5] -> (2, 4); [row 30, col 40] -> (29, 39); row 31 outside
-    assert sorted(zip(*np.nonzero(read_gray(root / "fixpts" / "1.png")))) == [(2, 4), (29, 39)]
-    assert sorted(zip(*np.nonzero(read_gray(root / "fixpts" / "2.png")))) == [(39, 29)]  # portrait
+    assert points("1.png") == [(2, 4), (29, 39)]
+    assert points("2.png") == [(39, 29)]  # portrait
     assert read_gray(root / "fixpts" / "3.png").max() == 0
     z = load_npz(root / "fixations.npz")
     assert z["ids"].tolist() == ["1", "2", "3"]
@@ -168,7 +172,8 @@ def test_mit1003_jpeg_points_threshold_and_stray_file_ignored(tmp_path):
     check_layout_common(root, planted["stems"], {"fixpts", "fixmaps"})
     assert (root / "list.txt").read_text().split() == sorted(planted["stems"])  # 2, not 3
     for stem, points in planted["points"].items():
-        assert sorted(zip(*np.nonzero(read_gray(root / "fixpts" / f"{stem}.png")))) == points
+        found = np.nonzero(read_gray(root / "fixpts" / f"{stem}.png"))
+        assert sorted(zip(*found, strict=True)) == points
     z = load_npz(root / "fixations.npz")
     i = z["ids"].tolist().index(F.MIT_STEM)
     sel = z["image_index"] == i

@@ -51,7 +51,7 @@ TRAIN1 = "COCO_train2014_000000000001"
 def check_salicon_official(data, rep):
     root = data / "salicon"
     pts = read_gray(root / "train" / "fixpts" / f"{TRAIN1}.png")
-    assert sorted(zip(*np.nonzero(pts))) == [(2, 4), (29, 39)]
+    assert sorted(zip(*np.nonzero(pts), strict=True)) == [(2, 4), (29, 39)]
     fm = read_gray(root / "train" / "fixmaps" / f"{TRAIN1}.png")
     assert fm[15, 15] == 255 and fm[12, 12] == 128 and fm[0, 0] == 0  # 100 * 255 / 200
     for split, ids in F.SALICON_STEMS.items():
@@ -81,6 +81,8 @@ SALICON_LAYOUTS = {
     "fixations_zipped_maps_unpacked": {"images.zip": "zip", "fixations.zip": "zip",
                                        "maps.zip": "here"},
 }
+assert len(SALICON_LAYOUTS) == 6
+assert len(F.ALL_DATASETS) == 8
 
 
 @pytest.mark.parametrize("layout", list(SALICON_LAYOUTS), ids=list(SALICON_LAYOUTS))
@@ -180,7 +182,8 @@ def test_salicon_2015_mat_edition_is_recognised_by_its_gaze_layout(tmp_path):
         "4 of 4 sampled .mat files, the 2015 layout (2 train, 2 val .mat files)")
     assert meta["density"]["name"] == "salicon-sigma19"
     pts = read_gray(root / "train" / "fixpts" / f"{TRAIN1}.png")
-    assert sorted(zip(*np.nonzero(pts))) == [(2, 4), (29, 39)]  # same [x, y] 1-based reading
+    # the same [x, y] 1-based reading
+    assert sorted(zip(*np.nonzero(pts), strict=True)) == [(2, 4), (29, 39)]
 
 
 def test_salicon_both_mat_editions_need_edition_and_it_picks_the_right_files(tmp_path):

@@ -73,8 +73,9 @@ def test_fixation_density_inside_object_is_several_times_outside(syn):
     # and the fixpts agree with the table
     fp = cv2.imread(str(d / "fixpts" / f"{ids[0]}.png"), cv2.IMREAD_UNCHANGED)
     sel = idx == 0
-    expect = set(zip(np.floor(y[sel] + 0.5).astype(int), np.floor(x[sel] + 0.5).astype(int)))
-    assert set(zip(*np.nonzero(fp))) == expect
+    rows, cols = np.floor(y[sel] + 0.5).astype(int), np.floor(x[sel] + 0.5).astype(int)
+    expect = set(zip(rows, cols, strict=True))
+    assert set(zip(*np.nonzero(fp), strict=True)) == expect
 
 
 def test_same_seed_same_bytes_other_seed_differs(syn, tmp_path):

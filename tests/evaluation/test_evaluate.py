@@ -136,8 +136,9 @@ def test_saved_maps_are_the_model_outputs_upsampled(data_root, run_dir, evaluate
     batch = np.stack([
         tf.image.resize(im.astype(np.float32), (32, 32), antialias=True).numpy() for im in images
     ])
-    outputs = dict(zip(model.output_names, model.predict_on_batch(np.clip(batch, 0, 255))))
-    for i, (sample, image) in enumerate(zip(samples, images)):
+    predicted = model.predict_on_batch(np.clip(batch, 0, 255))
+    outputs = dict(zip(model.output_names, predicted, strict=True))
+    for i, (sample, image) in enumerate(zip(samples, images, strict=True)):
         h, w = image.shape[:2]
         for key in ("fixation", "saliency_conv1"):
             expected = to_uint8(cv2.resize(outputs[key][i, ..., 0], (w, h),

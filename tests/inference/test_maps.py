@@ -44,7 +44,7 @@ def test_maps_equal_a_computation_by_hand(model):
     # The network input: TensorFlow's antialiased bilinear resize of the float image,
     # clipped to 0-255 (the training pipeline's); then one forward pass.
     x = tf.image.resize(image.astype(np.float32), (SIZE, SIZE), antialias=True).numpy()
-    outputs = dict(zip(model.output_names, model.predict_on_batch(np.clip(x, 0, 255)[None])))
+    outputs = dict(zip(model.output_names, model.predict_on_batch(np.clip(x, 0, 255)[None]), strict=True))
     got = predict_maps(model, [image])[0]
     assert list(got) == ["saliency", "fixation"]
     for kind, name in (("saliency", "saliency_conv1"), ("fixation", "fixation")):
@@ -68,7 +68,7 @@ def test_released_postprocess_is_main_py_around_the_network(model):
 
     grey = np.random.default_rng(2).integers(60, 191, (37, 53), dtype=np.uint8)  # 2-D: main.py
     outputs = dict(zip(model.output_names,
-                       model.predict_on_batch(released_preprocess(grey, SIZE)[None])))
+                       model.predict_on_batch(released_preprocess(grey, SIZE)[None]), strict=True))
     got = predict_maps(model, [grey], postprocess="released")[0]
     for kind, name in (("saliency", "saliency_conv1"), ("fixation", "fixation")):
         expected = released_postprocess(outputs[name][0, ..., 0], (37, 53))
@@ -145,7 +145,7 @@ class CountingModel:
 
     def predict_on_batch(self, batch):
         self.passes.append(len(batch))
-        return dict(zip(self.output_names, self.model.predict_on_batch(batch)))
+        return dict(zip(self.output_names, self.model.predict_on_batch(batch), strict=True))
 
 
 def test_stream_keeps_order_bounds_the_batch_and_names_a_bad_item(model):
@@ -178,7 +178,7 @@ def test_stream_keeps_order_bounds_the_batch_and_names_a_bad_item(model):
     raw = list(pipeline.stream(["a", "b"], read=images.__getitem__, batch_size=2,
                                finish=False))
     done = list(pipeline.stream(["a", "b"], read=images.__getitem__, batch_size=2))
-    for (item, image, net), (_, _, maps) in zip(raw, done):
+    for (item, image, net), (_, _, maps) in zip(raw, done, strict=True):
         assert net["saliency"].shape == (SIZE, SIZE) and net["fixation"].shape == (2, 2)
         assert net["saliency"].dtype == np.float32
         finished = pipeline.finish(net, image.shape[:2])

@@ -50,7 +50,7 @@ def _run_folder(tmp_path, files, source):
 
 def _same(got, want):
     assert len(got) == len(want)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
 
 
@@ -120,5 +120,5 @@ def test_a_mixed_precision_run_is_exported_in_float32(weights, tmp_path):
     images = np.random.default_rng(0).uniform(0, 255, (1, SIZE, SIZE, 3)).astype("float32")
     reference = keras.models.load_model(source / "a.keras", compile=False)
     exported = keras.models.load_model(tmp_path / "out.keras", compile=False)
-    for got, want in zip(exported.predict(images, verbose=0), reference.predict(images, verbose=0)):
+    for got, want in zip(exported.predict(images, verbose=0), reference.predict(images, verbose=0), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)

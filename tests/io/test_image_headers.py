@@ -275,6 +275,7 @@ def _real_files():
 
 
 REAL_FILES = _real_files()
+assert len(REAL_FILES) == 44
 
 
 @pytest.mark.parametrize("name", list(REAL_FILES))

@@ -43,7 +43,8 @@ def _predict(model, images):
 
 
 def _max_difference(a, b):
-    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))))
+               for x, y in zip(a, b, strict=True))
 
 
 def _total_loss_gradients(model, images, targets):
@@ -52,7 +53,8 @@ def _total_loss_gradients(model, images, targets):
 
     def loss():
         outputs = model(images, training=True)
-        terms = [ops.mean(keras.losses.binary_crossentropy(t, o)) for t, o in zip(targets, outputs)]
+        terms = [ops.mean(keras.losses.binary_crossentropy(t, o))
+                 for t, o in zip(targets, outputs, strict=True)]
         return sum(terms[1:], terms[0])
 
     _, _, gradients = value_and_gradients(loss, variables=model.trainable_weights)
@@ -88,7 +90,8 @@ def test_outputs_and_gradients_equal(size, options):
     assert _max_difference(out_static, out_stock) <= 1e-5
     assert len(grads_static) == len(grads_stock) == len(static.trainable_weights)
     overall = max(float(np.abs(g).max()) for g in grads_stock)
-    for variable, g_static, g_stock in zip(static.trainable_weights, grads_static, grads_stock):
+    for variable, g_static, g_stock in zip(static.trainable_weights, grads_static, grads_stock,
+                                           strict=True):
         if variable.path.startswith("compress_conv") and variable.path.endswith("/bias") and (
             variable.path != "compress_conv5/bias"
         ):
@@ -137,7 +140,7 @@ def test_copy_weights_by_name_refuses_other_options():
     before = [w.numpy() for w in stock.weights]
     with pytest.raises(ValueError, match="fixation_convlstm_conv4"):
         copy_weights_by_name(static, stock)
-    for value, weight in zip(before, stock.weights):
+    for value, weight in zip(before, stock.weights, strict=True):
         np.testing.assert_array_equal(value, weight.numpy())
 
 

@@ -78,7 +78,7 @@ def test_gradients_equal_stock_convlstm():
     got = grads(static, lambda t: t)
     want = grads(stock, lambda t: keras.ops.repeat(t[:, None], 3, axis=1))
     assert len(got) == len(want) == 4
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         scale = np.abs(w).max()
         assert scale > 0
         assert np.abs(g - w).max() <= 1e-4 * scale
@@ -148,5 +148,5 @@ def test_model_with_both_classes_saves_and_reloads(tmp_path):
     np.testing.assert_array_equal(real, model.layers[-1].weights[0].numpy())
     clone = _mixed_model(first_static=True)
     clone.load_weights(tmp_path / "mixed.weights.h5")
-    for a, b in zip(model.weights, clone.weights):
+    for a, b in zip(model.weights, clone.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

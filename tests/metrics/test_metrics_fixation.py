@@ -401,3 +401,38 @@ def test_auc_judd_matches_a_plain_mit_loop_on_a_map_with_many_ties():
     tp.append(1.0)
     fp.append(1.0)
     assert auc_judd(s, f, jitter=False) == pytest.approx(np.trapezoid(tp, fp), abs=1e-14)
+
+
+# ------------------------------------------------------------------ edges, by hand
+# (the mutants mutation testing planted here, docs/testing.md §3)
+
+
+def test_evaluator_records_its_settings_in_the_results():
+    from asnet_keras.metrics import FixationEvaluator
+
+    evaluator = FixationEvaluator(jitter=False, n_splits=7, seed=3, quantize=False)
+    assert evaluator.get_results()["config"] == {
+        "jitter": False, "n_splits": 7, "seed": 3, "quantize": False,
+        "resize": "matlab_imresize bicubic (docs/metrics.md §A.0)"}
+
+
+def test_other_fixations_are_scaled_and_clipped_into_the_frame():
+    from asnet_keras.metrics import other_fixations_map
+
+    # image 0 is 4 × 6; image 1 (8 × 3) has fixations at its corners and outside
+    shapes = [(4, 6), (8, 3)]
+    image_index = [0, 1, 1, 1, 1]
+    y = [1.0, 0.0, 7.9, -2.0, 9.0]
+    x = [1.0, 0.0, 2.9, -1.0, 5.0]
+    out = other_fixations_map(0, image_index, y, x, shapes, seed=0)
+    assert out.dtype == bool and out.shape == (4, 6)
+    # (7.9·4/8, 2.9·6/3) = (3.95, 5.8) → (3, 5); (−1, −2) → (0, 0); (4.5, 10) → (3, 5)
+    assert sorted(zip(*np.nonzero(out), strict=True)) == [(0, 0), (3, 5)]
+    # image 1 (4 × 2) fixated at (3.5, 1) lands on (3.5·2/4, 1·2/2) = (1.75, 1) → (1, 1)
+    assert other_fixations_map(0, [0, 1], [0.0, 3.5], [0.0, 1.0], [(2, 2), (4, 2)]).tolist() == [
+        [False, False], [False, True]]
+    with pytest.raises(ValueError, match=r"^image 2 is not in a table of 2 images$"):
+        other_fixations_map(2, image_index, y, x, shapes)
+    with pytest.raises(ValueError, match=r"one entry per fixation, got shapes \(2,\), \(1,\), "
+                                         r"\(1,\)"):
+        other_fixations_map(0, [1, 1], [0.0], [0.0], shapes)

@@ -25,7 +25,8 @@ GT4 = np.array([[255, 255], [0, 0]], dtype=np.uint8)
 
 
 def piecewise(values, lengths):
-    out = np.concatenate([np.full(n, v, dtype=np.float64) for v, n in zip(values, lengths)])
+    out = np.concatenate([np.full(n, v, dtype=np.float64)
+                          for v, n in zip(values, lengths, strict=True)])
     assert out.size == 256
     return out
 

@@ -92,7 +92,7 @@ def test_export_takes_a_training_run_folder(trained, tmp_path):
     assert result["max_abs_difference"] <= 1e-4
     model = keras.models.load_model(tmp_path / "from_run.keras", compile=False)
     assert list(model.output_names) == names  # fixation_28 from the run's config.json
-    for got, want in zip(model.predict(images, verbose=0), expected):
+    for got, want in zip(model.predict(images, verbose=0), expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
 
 

@@ -83,7 +83,7 @@ def exported(tmp_path_factory):
     model.save(folder / "model.keras")
     (folder / "config.json").write_text(json.dumps({"input_size": SIZE}))
     images = rng.uniform(0, 255, (3, SIZE, SIZE, 3)).astype("float32")
-    expected = dict(zip(model.output_names, [np.asarray(o) for o in model(images)]))
+    expected = dict(zip(model.output_names, [np.asarray(o) for o in model(images)], strict=True))
     printed = {}
     for fmt, name in OUTS.items():
         stdout = io.StringIO()
@@ -128,7 +128,7 @@ def test_artifacts_carry_the_options_and_the_runtime_wrapper_matches_keras(expor
         model = runtimes.open_artifact(folder / name)
         assert model.format == fmt and model.output_names == names
         assert model.inputs[0].shape == (None, SIZE, SIZE, 3)
-        for got, want in zip(model.predict_on_batch(images[:1]), expected.values()):
+        for got, want in zip(model.predict_on_batch(images[:1]), expected.values(), strict=True):
             np.testing.assert_allclose(got, want[:1], atol=1e-5, rtol=0)
         if fmt in ("onnx", "openvino"):
             options = json.loads(model.metadata[contract.METADATA_KEY])

@@ -138,7 +138,7 @@ def test_file_is_laid_out_as_keras2_writes_it(tmp_path):
             stored = _attribute(group[name], "weight_names")
             assert stored == [f"{name}/{w}:0" for w in expected]
             layer = source.get_layer(name)
-            for weight, variable in zip(expected, layer.weights):
+            for weight, variable in zip(expected, layer.weights, strict=True):
                 assert variable.name == weight
                 np.testing.assert_array_equal(group[name][name][f"{weight}:0"][()],
                                               np.asarray(variable))

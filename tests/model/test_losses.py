@@ -171,7 +171,7 @@ def test_zero_weight_sample_does_not_change_model_gradients():
 
     def grads(targets_for_sample0):
         targets = [np.concatenate([t0[None], (rng.uniform(size=(1,) + s) > 0.5)]).astype("float32")
-                   for t0, s in zip(targets_for_sample0, shapes)]
+                   for t0, s in zip(targets_for_sample0, shapes, strict=True)]
         weights = tuple(np.array([0.0, 1.0], "float32") for _ in targets)
 
         def total_loss():
@@ -189,7 +189,7 @@ def test_zero_weight_sample_does_not_change_model_gradients():
     rng.bit_generator.state = state
     second, total_b = grads([np.ones(s, "float32") for s in shapes])
     np.testing.assert_allclose(float(total_a), float(total_b), rtol=1e-6)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
         assert np.all(np.isfinite(a))
 
@@ -223,7 +223,7 @@ def test_small_model_fits_four_images():
         images[i, r:r + 10, c:c + 10] = (230, 60, 40)
         masks[i, r:r + 10, c:c + 10] = 1.0
     targets = []
-    for name, out in zip(model.output_names, model.outputs):
+    for name, out in zip(model.output_names, model.outputs, strict=True):
         size = out.shape[1]
         factor = 32 // size  # area resizing by a whole factor: the mean of each block
         resized = masks.reshape(4, size, factor, size, factor, 1).mean(axis=(2, 4))
@@ -248,3 +248,13 @@ def test_compiled_keras_file_reloads_with_its_losses(tmp_path):
     assert restored_losses["fixation"] is fixation_kl
     assert isinstance(restored_losses["saliency_conv1"], SaliencyLoss)
     assert restored_losses["saliency_conv1"].variant == "no_recall"
+
+
+def test_precision_and_recall_are_per_sample_in_a_batch():
+    # sample 2's mask is the other top pixel: Σ s·q = 0.4, Σ q = 1.4, Σ s = 1
+    batch_true = np.concatenate([S, maps([[0, 1], [0, 0]])])
+    batch_pred = np.concatenate([Q, Q])
+    np.testing.assert_allclose(value(precision_loss, batch_true, batch_pred),
+                               [-0.8 / 1.4, -0.4 / 1.4], rtol=1e-5)
+    np.testing.assert_allclose(value(recall_loss, batch_true, batch_pred), [-0.8, -0.4],
+                               rtol=1e-5)

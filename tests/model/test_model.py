@@ -32,7 +32,7 @@ def expected_shapes(size, fixation_28=False, fixation_head=True):
 def test_output_names_and_shapes(size):
     model = build_asnet((size, size, 3), backbone_weights=None)
     assert list(model.output_names) == list(OUTPUT_NAMES)
-    got = {name: tuple(t.shape) for name, t in zip(model.output_names, model.outputs)}
+    got = {name: tuple(t.shape) for name, t in zip(model.output_names, model.outputs, strict=True)}
     assert got == expected_shapes(size)
     assert tuple(model.input.shape) == (None, size, size, 3)
 
@@ -40,7 +40,7 @@ def test_output_names_and_shapes(size):
 def test_predict_shapes_and_range_at_64px():
     model = build_asnet((64, 64, 3), backbone_weights=None, fixation_28=True)
     images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
-    outputs = dict(zip(model.output_names, model.predict(images, verbose=0)))
+    outputs = dict(zip(model.output_names, model.predict(images, verbose=0), strict=True))
     shapes = expected_shapes(64, fixation_28=True)
     assert list(outputs) == list(shapes)
     for name, value in outputs.items():
@@ -170,7 +170,9 @@ def test_local_vgg16_weights_file_is_loaded(tmp_path):
     _write_keras2_weights(vgg, path)
     model = build_asnet((32, 32, 3), backbone_weights=str(path))
     for name in ("block1_conv1", "block3_conv2", "block5_conv3"):
-        for ours, theirs in zip(model.get_layer(name).get_weights(), vgg.get_layer(name).get_weights()):
+        pairs = zip(model.get_layer(name).get_weights(), vgg.get_layer(name).get_weights(),
+                    strict=True)
+        for ours, theirs in pairs:
             np.testing.assert_array_equal(ours, theirs)
 
 
@@ -235,5 +237,5 @@ def test_save_weights_round_trip_into_a_fresh_model(tmp_path):
     keras.utils.set_random_seed(99)  # different initial weights
     fresh = build_asnet((32, 32, 3), backbone_weights=None)
     fresh.load_weights(path)
-    for ours, theirs in zip(fresh.predict(images, verbose=0), expected):
+    for ours, theirs in zip(fresh.predict(images, verbose=0), expected, strict=True):
         np.testing.assert_allclose(ours, theirs, atol=1e-6)

@@ -52,11 +52,11 @@ def test_options_refuse_each_bad_value_naming_the_field(changes, field, advice):
 # config.json: a null or empty key takes its default, and 64.0 reads as 64 (tested below).
 JSON_CASES = [(changes, field, advice) for changes, field, advice in BAD_OPTIONS
               if not any(v is None or v == "" or isinstance(v, float) for v in changes.values())]
+assert len(BAD_OPTIONS) == 19 and len(JSON_CASES) == 14
 
 
 @pytest.mark.parametrize("changes, field, advice", JSON_CASES)
 def test_config_json_values_are_checked_by_the_same_validator(changes, field, advice):
-    assert len(JSON_CASES) == 14
     with pytest.raises(ValueError, match=r"^run/config\.json: " + field) as caught:
         ASNetOptions.from_json(changes, source="run/config.json")
     assert advice in str(caught.value)

@@ -67,7 +67,7 @@ def _assert_weights_equal(model, source):
     for name, _, _ in LAYERS:
         got = model.get_layer(name).get_weights()
         assert len(got) == len(source[name]), name
-        for have, want in zip(got, source[name]):
+        for have, want in zip(got, source[name], strict=True):
             np.testing.assert_array_equal(have, want, err_msg=name)
 
 
@@ -277,6 +277,6 @@ def test_static_recurrence_gives_the_same_maps(converted, source):
     assert type(static.get_layer("conv1_lstm")).__name__ == "StaticConvLSTM2D"
     assert static.get_layer("conv1_lstm").recurrent_activation is blocks.hard_sigmoid_keras2
     image = np.random.default_rng(4).uniform(0, 255, (1,) + SHAPE).astype(np.float32)
-    for a, b in zip(stock(image, training=False), static(image, training=False)):
+    for a, b in zip(stock(image, training=False), static(image, training=False), strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b),
                                    rtol=0, atol=1e-5)

@@ -225,6 +225,7 @@ COLOUR_KINDS = ("colour.png", "grey_as_rgb.png", "grey_as_rgb.jpg", "palette.png
                 "grey_palette.bmp", "palette.bmp", "colour.tif", "colour.webp")
 FAILING_KINDS = ("grey_alpha.png", "grey_alpha16.png", "rgba.png", "palette_trns.png",
                  "cmyk.jpg", "rgba.webp")
+assert (len(GREY_KINDS), len(COLOUR_KINDS), len(FAILING_KINDS)) == (11, 12, 6)
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,7 @@ def test_outputs_in_released_order_with_our_names(model):
     sides = [SIZE // 16] * 3 + [SIZE // 8, SIZE // 4, SIZE // 2, SIZE]
     assert [tuple(o.shape) for o in model.outputs] == [(None, s, s, 1) for s in sides]
     # Each output is a weightless identity on the Keras 2 layer of §2.2.
-    for ours, theirs in zip(model.output_names, released.KERAS2_OUTPUT_LAYERS):
+    for ours, theirs in zip(model.output_names, released.KERAS2_OUTPUT_LAYERS, strict=True):
         assert isinstance(model.get_layer(ours), keras.layers.Identity)
         assert _inputs_of(model, ours) == [theirs]
         assert model.get_layer(theirs).get_config()["activation"] == "sigmoid"

@@ -123,3 +123,60 @@ def test_bytescale_arguments_and_integer_arrays():
     )
     with pytest.raises(ValueError, match="low <= high"):
         bytescale(np.array([1.0, 2.0]), high=300)
+
+
+# ------------------------------------------------------------------ edges, by hand
+# (the mutants mutation testing planted here, docs/testing.md §3)
+
+
+def test_bytescale_ranges_and_explicit_limits():
+    # low == high is allowed: everything maps there
+    assert bytescale(np.array([0.0, 1.0]), high=7, low=7).tolist() == [7, 7]
+    with pytest.raises(ValueError, match=r"need 0 <= low <= high <= 255, got low=0, high=256"):
+        bytescale(np.array([0.0, 1.0]), high=256)
+    with pytest.raises(ValueError, match="^bytescale: cmax must not be smaller than cmin$"):
+        bytescale(np.array([0.0, 1.0]), cmin=1.0, cmax=0.0)
+    # cmin 5, cmax 10: 7.5 → 2.5·51 + 0.5 = 128; 0 lies below cmin and clips to low
+    assert bytescale(np.array([0.0, 5.0, 7.5, 10.0]), cmin=5.0).tolist() == [0, 0, 128, 255]
+    assert bytescale(np.array([0.0, 10.0]), cmin=5.0, low=10).tolist() == [10, 255]
+    # a zero range counts as 1: (1 − 0.5)·255 + 0.5 = 128
+    assert bytescale(np.array([0.0, 1.0]), cmin=0.5, cmax=0.5).tolist() == [0, 128]
+
+
+def test_bytescale_computes_a_float32_map_in_float32():
+    # 0.6098039 of the range: 155.5000… in float32 arithmetic (→ 156), below .5 in float64
+    data = np.array([0.0, 0.6098039, 1.0], np.float32)
+    assert bytescale(data).tolist() == [0, 156, 255]
+    assert bytescale(data.astype(np.float64)).tolist() == [0, 155, 255]
+
+
+def test_resize_keeps_uint8_and_refuses_other_types():
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert pillow_bilinear_resize(image, (2, 2)).dtype == np.uint8
+    with pytest.raises(ValueError, match="pillow_bilinear_resize takes uint8, got float64"):
+        pillow_bilinear_resize(image.astype(np.float64), (2, 2))
+
+
+def test_preprocess_shapes():
+    grey = np.arange(30, dtype=np.uint8).reshape(5, 6)
+    out = released_preprocess(grey, 4)
+    assert out.shape == (4, 4, 3) and out.dtype == np.float32
+    rgba = np.zeros((5, 6, 4), np.uint8)
+    assert released_preprocess(rgba, 4).shape == (4, 4, 3)
+    for shape in ((5, 6, 2), (5, 6, 3, 1)):
+        with pytest.raises(ValueError, match=r"released_preprocess: expected \(H, W\) or "
+                                             r"\(H, W, 3\), got"):
+            released_preprocess(np.zeros(shape, np.uint8), 4)
+
+
+def test_postprocess_of_narrow_and_faint_maps():
+    # a (5, 1) map is 2-D: no channel axis to drop
+    column = np.linspace(0, 1, 5, dtype=np.float32)[:, None]
+    assert released_postprocess(column, (5, 1)).ravel().tolist() == [0, 64, 128, 191, 255]
+    # one bright pixel, shrunk 16 times: its resized peak is 1, stretched back to 255
+    spike = np.zeros((224, 224), np.float32)
+    spike[2, 2] = 1.0
+    faint = released_postprocess(spike, (14, 14))
+    assert faint.dtype == np.uint8 and faint.max() == 255 and faint[0, 0] == 255
+    blank = released_postprocess(np.zeros((8, 8), np.float32), (3, 3))
+    assert blank.dtype == np.uint8 and blank.tolist() == [[0] * 3] * 3

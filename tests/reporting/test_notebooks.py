@@ -13,6 +13,13 @@ import pytest
 
 from asnet_keras import reporting
 from asnet_keras.commands import notebooks
+from tests.support.known_results import (
+    EXPECTED,
+    KNOWN,
+    ablation_values,
+    write_known_ablation,
+)
+from tests.support.results_fixtures import write_known_results
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +31,7 @@ TABLES = {
 }
 FIGURES = ("fig5_pr_curves", "fig6_qualitative")
 SMOKE_VARIANTS = ["full", "wo_extra"]
+assert (len(notebooks.NOTEBOOKS), len(TABLES), len(FIGURES)) == (6, 4, 2)
 
 
 def _stored(name):
@@ -98,14 +106,16 @@ def produced(tmp_path_factory):
     }
 
 
-def _execute(shared, name, **folders):
-    """Execute every notebook into ``shared/name`` once (other xdist workers reuse it)."""
+def _execute(shared, name, names=None, **folders):
+    """Execute the notebooks ``names`` (default all) into ``shared/name`` once (other xdist
+    workers reuse it)."""
     out = shared / name
     out.mkdir(exist_ok=True)
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "outcome.json").is_file():
-            outcome = notebooks.execute_all(out, quiet=True, jobs=2, timeout=300, **folders)
+            outcome = notebooks.execute_all(out, names, quiet=True, jobs=2, timeout=300,
+                                            **folders)
             (out / "outcome.json").write_text(json.dumps(outcome))
     outcome = json.loads((out / "outcome.json").read_text())
     return {name: (error, nbformat.read(out / f"{name}.ipynb", as_version=4))
@@ -125,6 +135,20 @@ def executed_missing(tmp_path_factory):
     nowhere = shared / "no-such-folder"
     return _execute(shared, "executed-missing", results=nowhere, ablation=nowhere,
                     data=nowhere, datasets="")
+
+
+@pytest.fixture(scope="session")
+def executed_known(tmp_path_factory):
+    """The table notebooks run against known results (`tests/support/known_results.py`)."""
+    shared = _shared_dir(tmp_path_factory)
+    known = shared / "known-results"
+    with open(shared / ".known.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not known.is_dir():
+            write_known_results(known / "eval", KNOWN)
+            write_known_ablation(known / "ablation")
+    return _execute(shared, "executed-known", names=list(TABLES), results=known / "eval",
+                    ablation=known / "ablation", data=known, datasets="")
 
 
 def _outputs(nb, tag=None):
@@ -193,6 +217,41 @@ def _is_finite(text):
         return math.isfinite(float(text))
     except ValueError:
         return False
+
+
+def _rendered(nb):
+    """The comparison cell's (text/plain, text/markdown) output."""
+    (result,) = [o for o in _outputs(nb, "comparison") if o.output_type == "execute_result"]
+    return result.data["text/plain"], result.data["text/markdown"]
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_notebook_renders_every_known_cell_in_its_place(executed_known, name):
+    """Each row of ours and of differences, as the notebook shows it in text and Markdown."""
+    error, nb = executed_known[name]
+    assert error is None, error
+    text, markdown = _rendered(nb)
+    table_id = TABLES[name]
+    if table_id == "table5":
+        _, expected = ablation_values()
+        rows = []
+        for prow in reporting.paper_table("table5").rows:
+            variant, output = prow.ours["variant"], prow.ours["output"]
+            suffix = "" if output == "saliency_conv1" else f", {output}"
+            rows.append((f"{prow.method} (ours: {variant}{suffix})",
+                         [f"{value:.3f}" for value, _ in expected[prow.method]]))
+            rows.append(("Δ ours − paper", [cell for _, cell in expected[prow.method]]))
+    else:
+        rows = [(label if not label.startswith("Δ") else "Δ ours − paper", cells)
+                for label, cells in EXPECTED[table_id].items() if "ours" in label
+                or label.startswith("Δ")]
+    assert len(rows) == {"table2": 4, "table3": 4, "table4": 3, "table5": 24}[table_id]
+    text_rows = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()]
+    markdown_lines = markdown.splitlines()
+    for label, cells in rows:
+        assert f"| {label} | {' | '.join(cells)} |" in markdown_lines, label
+        if all(cells):  # text drops empty cells: compare those rows in Markdown only
+            assert [label, *cells] in text_rows, label
 
 
 def test_table5_fills_the_smoke_variants_and_the_intermediate_outputs(executed):

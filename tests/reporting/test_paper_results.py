@@ -66,7 +66,7 @@ def test_all_values_are_finite_numbers_or_dashes():
     assert raw["notes"], "the maxF ambiguity must be recorded"
     for table_id in raw["tables"]:
         for row in reporting.paper_table(table_id).rows:
-            for v, printed in zip(row.values, row.printed):
+            for v, printed in zip(row.values, row.printed, strict=True):
                 assert (v is None) == (printed == "-")
                 assert v is None or math.isfinite(v)
 

@@ -228,6 +228,8 @@ IMAGES = {
                                       "decodes to 216,000,000 bytes"),
 }
 
+assert len(REQUESTS) == 6 and len(IMAGES) == 3
+
 
 def report(case, status, seconds, rise, sent):
     print(f"\n{case}: {status} in {seconds * 1000:.0f} ms, peak RSS +{rise / MIB:.1f} MiB "
@@ -277,7 +279,7 @@ def test_connections_that_never_finish_their_headers_are_closed(server):
     openings.append(b"G")
     sockets = [server.connect() for _ in openings]
     start = time.perf_counter()
-    for sock, opening in zip(sockets, openings):
+    for sock, opening in zip(sockets, openings, strict=True):
         sock.sendall(opening)
     assert http(server, "GET", "/health")[0] == 200  # the others are not blocked
     for sock in sockets:

@@ -78,7 +78,7 @@ def predicted(model_and_path, images, tmp_path_factory):
     return {
         name: {kind: cv2.imread(paths[kind], cv2.IMREAD_UNCHANGED) for kind in ("saliency",
                                                                              "fixation")}
-        for name, (_, paths) in zip(names, written)
+        for name, (_, paths) in zip(names, written, strict=True)
     }
 
 
@@ -285,6 +285,9 @@ def test_page_and_static_files(client):
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert client.get("/static/style.css").status_code == 200
+    assert "javascript" in client.get("/static/page.js").headers["content-type"]
+    # page.js is loaded before the script that uses it
+    assert page.text.index("/static/page.js") < page.text.index("/static/app.js")
     # Every element the script looks up exists on the page.
     ids = set(re.findall(r'\bid="([^"]+)"', page.text))
     used = set(re.findall(r'\$\("([^"]+)"\)', script.text))
@@ -346,6 +349,7 @@ BAD_UPLOADS = {
     "no upload at all": (dict(), 400, "unsupported Content-Type"),
     "JSON body": (dict(json={"image": "x"}), 400, "unsupported Content-Type"),
 }
+assert len(BAD_UPLOADS) == 16
 
 
 def test_a_16_bit_grey_png_within_the_byte_limit_is_answered(client):
@@ -539,4 +543,4 @@ def test_micro_batcher_waits_for_arriving_requests_and_at_most_the_window():
 def test_static_dir_is_packaged():
     import os
 
-    assert sorted(os.listdir(STATIC_DIR)) == ["app.js", "index.html", "style.css"]
+    assert sorted(os.listdir(STATIC_DIR)) == ["app.js", "index.html", "page.js", "style.css"]

@@ -96,7 +96,7 @@ def test_artefacts_are_served_batched_with_the_keras_models_maps(exported, keras
     assert info["backend"] == fmt and info["precision"] == precision
     assert info["model"]["format"] == fmt and info["model"]["options"]["input_size"] == 32
     assert max(sizes) > 1  # several requests shared one pass of the artefact
-    for served, reference, shape in zip(maps, keras_maps, SHAPES):
+    for served, reference, shape in zip(maps, keras_maps, SHAPES, strict=True):
         assert served.shape == reference.shape == shape
         difference = np.abs(served.astype(int) - reference.astype(int))
         assert difference.max() <= most, (fmt, precision, difference.max())

@@ -94,7 +94,7 @@ def read(folder):
             got = _outputs(load_asnet(os.path.join(folder, source, name)), images)
             assert len(got) == len(want), (source, name, len(got), len(want))
             report[f"{source}/{name}"] = max(
-                float(np.max(np.abs(g - w))) for g, w in zip(got, want)
+                float(np.max(np.abs(g - w))) for g, w in zip(got, want, strict=True)
             )
             keras.backend.clear_session(free_memory=False)
     return report
@@ -158,7 +158,7 @@ def fit_and_evaluate(folder, backend):
                               model.output_names, input_size=SIZE, batch_size=2, steps=2)
     before = model.get_weights()
     history = model.fit(stream, steps_per_epoch=2, epochs=1, verbose=0)
-    changed = any(np.abs(a - b).max() > 0 for a, b in zip(before, model.get_weights()))
+    changed = any(np.abs(a - b).max() > 0 for a, b in zip(before, model.get_weights(), strict=True))
     path = os.path.join(folder, f"fitted_{backend}.keras")
     model.save(path)
     out = os.path.join(folder, f"eval_{backend}")

@@ -52,7 +52,7 @@ def value_and_gradients(fn, inputs=(), variables=()):
     shapes = [x.shape for x in inputs] + [tuple(v.shape) for v in variables]
     grads = [
         np.zeros(shape, "float32") if g is None else np.asarray(g, "float32")
-        for g, shape in zip(grads, shapes)
+        for g, shape in zip(grads, shapes, strict=True)
     ]
     return float(value), grads[: len(inputs)], grads[len(inputs):]
 
@@ -73,7 +73,7 @@ def _jax(fn, inputs, variables):
     import keras
 
     def pure(input_values, variable_values):
-        with keras.StatelessScope(state_mapping=list(zip(variables, variable_values))):
+        with keras.StatelessScope(state_mapping=list(zip(variables, variable_values, strict=True))):
             return fn(*input_values)
 
     value, (input_grads, variable_grads) = jax.jit(jax.value_and_grad(pure, argnums=(0, 1)))(

@@ -51,7 +51,7 @@ def write_run(folder, *, input_size=32, seed=0, **options):
 def outputs_of(model, images):
     """{output name: float32 array} of a Keras 3 model in inference mode."""
     return {name: keras.ops.convert_to_numpy(value)
-            for name, value in zip(model.output_names, model(images, training=False))}
+            for name, value in zip(model.output_names, model(images, training=False), strict=True)}
 
 
 def load_elsewhere(code, cwd, timeout=600):

@@ -42,14 +42,14 @@ def run_model_test(options, tmp_path, *, expected_output_shapes, batch=2, atol=1
     size = options.input_size
     images = np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype("float32")
     expected = _outputs(model, images)
-    for value, shape in zip(expected, expected_output_shapes.values()):
+    for value, shape in zip(expected, expected_output_shapes.values(), strict=True):
         assert value.shape == (batch, *shape)
         assert np.all((value >= 0) & (value <= 1))
 
     keras_path = os.path.join(tmp_path, "model.keras")
     model.save(keras_path)
     reloaded = load_asnet(keras_path)
-    for a, b in zip(expected, _outputs(reloaded, images)):
+    for a, b in zip(expected, _outputs(reloaded, images), strict=True):
         np.testing.assert_allclose(a, b, atol=atol)
 
     weights_path = os.path.join(tmp_path, "model.weights.h5")
@@ -59,11 +59,11 @@ def run_model_test(options, tmp_path, *, expected_output_shapes, batch=2, atol=1
     rebuilt = load_asnet(weights_path) if size == 224 else read_back.build()
     if size != 224:
         rebuilt.load_weights(weights_path)
-    for a, b in zip(expected, _outputs(rebuilt, images)):
+    for a, b in zip(expected, _outputs(rebuilt, images), strict=True):
         np.testing.assert_allclose(a, b, atol=atol)
 
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(batch)
-    for a, b in zip(expected, _outputs(model, dataset)):
+    for a, b in zip(expected, _outputs(model, dataset), strict=True):
         np.testing.assert_allclose(a, b, atol=atol)
     keras.backend.clear_session(free_memory=False)
     return model

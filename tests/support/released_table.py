@@ -180,7 +180,8 @@ def write_keras2_file(
             weight_names = [_weight_name(name, s) for s, _ in specs]
             group.attrs["weight_names"] = np.array([w.encode("utf8") for w in weight_names])
             values = (override or {}).get(ours) or (arrays or {}).get(ours)
-            for index, (weight_name, (_, shape)) in enumerate(zip(weight_names, specs)):
+            pairs = zip(weight_names, specs, strict=True)
+            for index, (weight_name, (_, shape)) in enumerate(pairs):
                 if values is None:
                     group.create_dataset(weight_name, shape=shape, dtype=np.float32)
                 else:

@@ -35,21 +35,52 @@ def _sod_entry(rng, n, quality=0.8):
     return entry
 
 
+def results_json(dataset, fixation, salient_object, n=4, weights="runs/x/best.weights.h5"):
+    """One dataset's results.json dict as evaluation writes it, with the given sections
+    ({output: entry}; an entry holds each metric's value beside `n_images`, `nan_count`…)."""
+    return {
+        "dataset": dataset, "split": "test", "n_images": n,
+        "source": {"weights": weights, "pred_dir": None, "model_config": {}},
+        "settings": {}, "warnings": [],
+        "fixation": fixation, "salient_object": salient_object,
+    }
+
+
+def _write(folder, dataset, data):
+    (folder / dataset).mkdir(parents=True, exist_ok=True)
+    (folder / dataset / "results.json").write_text(json.dumps(data), encoding="utf-8")
+
+
 def write_results(folder, datasets, fixation_outputs=("fixation",),
                   sod_outputs=("saliency_conv1",), n=4, seed=0, weights="runs/x/best.weights.h5"):
     """Write ``folder/<dataset>/results.json`` for each dataset; returns the folder."""
     folder = Path(folder)
     for i, dataset in enumerate(datasets):
         rng = np.random.default_rng([seed, i])
-        data = {
-            "dataset": dataset, "split": "test", "n_images": n,
-            "source": {"weights": weights, "pred_dir": None, "model_config": {}},
-            "settings": {}, "warnings": [],
-            "fixation": {o: _fixation_entry(rng, n) for o in fixation_outputs},
-            "salient_object": {o: _sod_entry(rng, n) for o in sod_outputs},
-        }
-        (folder / dataset).mkdir(parents=True, exist_ok=True)
-        (folder / dataset / "results.json").write_text(json.dumps(data), encoding="utf-8")
+        _write(folder, dataset, results_json(
+            dataset, {o: _fixation_entry(rng, n) for o in fixation_outputs},
+            {o: _sod_entry(rng, n) for o in sod_outputs}, n, weights))
+    return folder
+
+
+def write_known_results(folder, values, n=4, nan_count=None):
+    """Write ``folder/<dataset>/results.json`` holding exactly ``values``:
+    ``{dataset: {task: {output: {metric key: value}}}}``, in evaluation's schema (each
+    entry also gets ``n_images``, ``per_image`` and ``nan_count``, the latter from
+    ``nan_count``: ``{(dataset, output): {key: count}}``, else zeros). Returns the folder."""
+    folder = Path(folder)
+    nan_count = nan_count or {}
+    for dataset, tasks in values.items():
+        sections = {}
+        for task in ("fixation", "salient_object"):
+            sections[task] = {}
+            for output, metrics in (tasks.get(task) or {}).items():
+                nans = {k: 0 for k in metrics} | nan_count.get((dataset, output), {})
+                sections[task][output] = dict(
+                    metrics, n_images=n, nan_count=nans,
+                    per_image={k: [v] * n for k, v in metrics.items()})
+        _write(folder, dataset, results_json(dataset, sections["fixation"],
+                                             sections["salient_object"], n))
     return folder
 
 

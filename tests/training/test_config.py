@@ -66,10 +66,10 @@ BAD_FIELDS = [
     ("jit_compile", 1, "--jit-compile", "pass True or False"),
     ("verbose", 3, "--verbose", "pass an integer from 0 to 2"),
 ]
+assert len(BAD_FIELDS) == 45
 
 
 def test_the_table_covers_every_field():
-    assert len(BAD_FIELDS) == 45
     assert {field for field, *_ in BAD_FIELDS} == {f.name for f in dataclasses.fields(TrainConfig)}
 
 

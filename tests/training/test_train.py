@@ -9,7 +9,6 @@ import csv
 import glob
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,16 @@ from data_prep.synthetic import make_synthetic
 
 pytestmark = pytest.mark.slow  # subprocess runs; `make test-fast` leaves them out
 
-from tests.support.training_runs import REPO, STEPS, SYNTHETIC, command, environment  # noqa: F401
+from tests.support.training_runs import (  # noqa: E402
+    REPO,
+    STEPS,
+    SYNTHETIC,
+    backup_of_step,
+    command,
+    environment,
+    kill_when_exists,
+    start,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +40,7 @@ def killed_and_resumed(tmp_path_factory):
     base = tmp_path_factory.mktemp("train")
     root, out = str(base / "prepared"), str(base / "run")
     make_synthetic(root, n=8, size=48)
-    first = subprocess.Popen(command(root, out), cwd=REPO, env=environment(),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = start(command(root, out))
     lock = os.path.join(out, "train.lock")
     while not (os.path.exists(lock) and os.path.getsize(lock)):
         assert first.poll() is None, first.communicate()[0]
@@ -41,14 +48,7 @@ def killed_and_resumed(tmp_path_factory):
     concurrent = subprocess.run(command(root, out), cwd=REPO, env=environment(),
                                 capture_output=True, text=True, timeout=120)
     assert first.poll() is None, "the first run ended before the concurrent one was tried"
-    deadline = time.time() + 400
-    marker = os.path.join(out, "backup", f"ckpt-{STEPS + 1}.index")
-    while not os.path.exists(marker):
-        assert first.poll() is None, first.communicate()[0]
-        assert time.time() < deadline, "no backup in epoch 2 within 400 s"
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first_output = first.communicate()[0]
+    first_output = kill_when_exists(first, backup_of_step(out, STEPS + 1))
     with open(os.path.join(out, "history.csv")) as f:
         history_before = list(csv.DictReader(f))
     events_before = sorted(glob.glob(os.path.join(out, "logs", "train", "events.*")))
@@ -146,7 +146,7 @@ def test_saved_models_load_in_every_format(killed_and_resumed):
     reference = load_asnet(out).predict(images, verbose=0)
     rebuilt = load_asnet(os.path.join(out, "best.weights.h5")).predict(images, verbose=0)
     assert len(reference) == 6
-    for a, b in zip(reference, rebuilt):
+    for a, b in zip(reference, rebuilt, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 

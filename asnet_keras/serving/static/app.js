@@ -1,5 +1,5 @@
 // The page of the ASNet service: upload an image, show its maps, overlay and crop.
-// Plain browser JavaScript, no build step. It calls POST /predict?format=json once per
+// Plain browser JavaScript, no build step; its arithmetic and text are in page.js. It calls POST /predict?format=json once per
 // image (maps, statistics, the crop boxes of the preset aspect ratios, and the image as
 // the service decoded it), and POST /crop only for an aspect ratio typed by hand.
 // The image shown is the service's decoded copy, not the file: browsers apply a JPEG's
@@ -9,7 +9,9 @@
 
 (function () {
   const PRESETS = ["16:9", "4:3", "3:2", "1:1", "4:5", "3:4", "9:16"];
-  const OVERLAY_SIDE = 1024; // longest side of the overlay and crop-view canvases
+  // The arithmetic and text without the DOM (page.js, tested under Node.js).
+  const { detailOf, fitted: fittedSize, blend, cropShading, cropCaption, statsCells, stemOf,
+          cropFileName } = window.ASNetPage;
   const $ = (id) => document.getElementById(id);
 
   const state = {
@@ -27,12 +29,6 @@
   function setState(name, message) {
     document.body.dataset.state = name;
     $("status").textContent = message;
-  }
-
-  function detailOf(json, fallback) {
-    if (json && typeof json.detail === "string") return json.detail;
-    if (json && json.detail) return JSON.stringify(json.detail);
-    return fallback;
   }
 
   async function errorText(response) {
@@ -83,14 +79,8 @@
     .catch(() => { $("model-info").textContent = "The service did not answer /info."; });
 
   // ----------------------------------------------------------------- overlay
-  function jet(v) { // OpenCV's COLORMAP_JET, as predict --overlay uses
-    const c = (x) => Math.max(0, Math.min(1, x));
-    return [c(1.5 - Math.abs(4 * v - 3)), c(1.5 - Math.abs(4 * v - 2)), c(1.5 - Math.abs(4 * v - 1))];
-  }
-
   function fitted() {
-    const s = Math.min(1, OVERLAY_SIDE / Math.max(state.width, state.height));
-    return [Math.max(1, Math.round(state.width * s)), Math.max(1, Math.round(state.height * s)), s];
+    return fittedSize(state.width, state.height);
   }
 
   function drawOverlay() {
@@ -115,14 +105,7 @@
     scratch.height = h;
     const sctx = scratch.getContext("2d", { willReadFrequently: true });
     sctx.drawImage(map, 0, 0, w, h);
-    const m = sctx.getImageData(0, 0, w, h).data;
-    const px = base.data;
-    for (let i = 0; i < px.length; i += 4) {
-      const [r, g, b] = jet(m[i] / 255);
-      px[i] = (1 - alpha) * px[i] + alpha * 255 * r;
-      px[i + 1] = (1 - alpha) * px[i + 1] + alpha * 255 * g;
-      px[i + 2] = (1 - alpha) * px[i + 2] + alpha * 255 * b;
-    }
+    blend(base.data, sctx.getImageData(0, 0, w, h).data, alpha);
     ctx.putImageData(base, 0, 0);
     blobLink($("dl-overlay"), canvas, `${state.stem}-overlay-${kind}.png`);
   }
@@ -150,15 +133,12 @@
     const ctx = view.getContext("2d");
     if (state.imageOk) ctx.drawImage($("img-image"), 0, 0, w, h);
     else ctx.drawImage(state.maps.saliency, 0, 0, w, h);
-    const x = box.x * s, y = box.y * s, bw = box.width * s, bh = box.height * s;
+    const { shade, outline } = cropShading(box, s, w, h);
     ctx.fillStyle = "rgba(0, 0, 0, 0.55)";
-    ctx.fillRect(0, 0, w, y);
-    ctx.fillRect(0, y + bh, w, h - y - bh);
-    ctx.fillRect(0, y, x, bh);
-    ctx.fillRect(x + bw, y, w - x - bw, bh);
+    for (const rect of shade) ctx.fillRect(...rect);
     ctx.strokeStyle = "#ffd400";
     ctx.lineWidth = 2;
-    ctx.strokeRect(x + 1, y + 1, Math.max(0, bw - 2), Math.max(0, bh - 2));
+    ctx.strokeRect(...outline);
 
     const crop = $("crop");
     crop.width = box.width;
@@ -167,11 +147,8 @@
     crop.getContext("2d").drawImage(source, box.x, box.y, box.width, box.height,
                                     0, 0, box.width, box.height);
     crop.dataset.aspect = box.aspect;
-    const kept = box.mass_fraction === null ? "the map is empty"
-      : `keeps ${(100 * box.mass_fraction).toFixed(1)} % of the saliency mass`;
-    $("crop-box").textContent = `${box.aspect} crop at x=${box.x}, y=${box.y}, ` +
-      `${box.width} × ${box.height} px: ${kept}.`;
-    blobLink($("dl-crop"), crop, `${state.stem}-crop-${box.aspect.replace(":", "x")}.png`);
+    $("crop-box").textContent = cropCaption(box);
+    blobLink($("dl-crop"), crop, cropFileName(state.stem, box.aspect));
   }
 
   async function showCrop() {
@@ -203,11 +180,8 @@
     const body = $("stats").querySelector("tbody");
     body.textContent = "";
     for (const [kind, entry] of Object.entries(result.maps)) {
-      const s = entry.stats;
       const row = document.createElement("tr");
-      const cells = [kind, s.min, s.max, s.mean.toFixed(1), `${(100 * s.salient_fraction).toFixed(1)} %`,
-                     `${s.centroid.x.toFixed(1)}, ${s.centroid.y.toFixed(1)}`, `${s.peak.x}, ${s.peak.y}`];
-      for (const value of cells) {
+      for (const value of statsCells(kind, entry.stats)) {
         const cell = document.createElement("td");
         cell.textContent = value;
         row.appendChild(cell);
@@ -220,7 +194,7 @@
     if (!file) return;
     const id = ++state.request;
     state.file = file;
-    state.stem = file.name.replace(/\.[^.]+$/, "") || "image";
+    state.stem = stemOf(file.name);
     state.crops = {};
     setState("working", `Computing the maps of ${file.name}…`);
     const form = new FormData();

@@ -21,7 +21,11 @@ the same interleaved rounds as the TensorFlow models, in float32 and, where the 
 bfloat16 instructions (AVX-512 BF16 or AMX; `--precisions`), in bfloat16: OpenVINO's
 `INFERENCE_PRECISION_HINT=bf16`, and TensorFlow's Keras `mixed_bfloat16` policy
 (`tf_bf16_*`). ONNX Runtime's CPU provider has no bfloat16 convolutions, so it runs in
-float32 only. Keys `<runtime>_<precision>_backbone` / `_asnet`; every time is also given
+float32 only. Where NNCF is installed, OpenVINO also runs INT8 (`openvino_int8_*`): the
+exported IR quantized as `--int8` export does (`asnet_keras.export.int8.quantize`,
+calibrated on `CALIBRATION_IMAGES` random images: with random weights the values do not
+matter), its unquantized rest at the hint `runtimes.OpenVINOModel` picks by default
+(bf16 where the CPU has it). Keys `<runtime>_<precision>_backbone` / `_asnet`; every time is also given
 as a ratio to the TensorFlow float32 backbone of the same rounds (`*_over_tf_backbone`)
 and ASNet's to its own runtime's backbone (`*_asnet_over_own_backbone`). Worker threads:
 one per core in every runtime (ONNX Runtime with its idle spinning off, so that it does
@@ -57,9 +61,10 @@ sys.path.insert(0, ROOT)
 MODELS = ("backbone", "static", "stock")
 RUNTIMES = ("onnx", "openvino")
 BACKENDS = ("jax", "torch")
-PRECISIONS = ("f32", "bf16")
+PRECISIONS = ("f32", "bf16", "int8")
+CALIBRATION_IMAGES = 10  # random calibration inputs of the INT8 models
 _RUNTIME_MODULES = {"onnx": ("onnxruntime", "tf2onnx", "onnx"), "openvino": ("openvino",),
-                    "jax": ("jax",), "torch": ("torch",)}
+                    "jax": ("jax",), "torch": ("torch",), "int8": ("openvino", "nncf")}
 
 
 def quiet_tensorflow_logger():
@@ -230,11 +235,16 @@ def runtime_functions(models, size, folder, runtimes, precisions):
                 writer(models[kind], path, {"input_size": size})
                 notes[f"{runtime}_{kind}_export_s"] = round(time.perf_counter() - started, 1)
             for precision in precisions:
-                if runtime == "onnx" and precision == "bf16":
-                    notes["onnx_bf16"] = ("skipped: ONNX Runtime's CPU provider has no "
-                                          "bfloat16 convolution kernels")
+                if runtime == "onnx" and precision != "f32":
+                    notes[f"onnx_{precision}"] = ("skipped: ONNX Runtime's CPU provider has "
+                                                  "no bfloat16 convolution kernels; INT8 is "
+                                                  "OpenVINO's here")
                     continue
-                if runtime == "onnx":
+                if precision == "int8":
+                    model = OpenVINOModel(int8_model(path, size, notes), threads=threads,
+                                          require_asnet=False)
+                    notes[f"openvino_int8_{kind}_precision_hint"] = model.precision
+                elif runtime == "onnx":
                     model = OnnxModel(path, threads=threads, allow_spinning=False,
                                       require_asnet=False)
                 else:
@@ -243,6 +253,24 @@ def runtime_functions(models, size, folder, runtimes, precisions):
                 functions[f"{runtime}_{precision}_{label}"] = (
                     lambda x, m=model: m.predict_on_batch(x))
     return functions, notes
+
+
+def int8_model(path, size, notes):
+    """The INT8 IR of the float IR at `path` (written beside it once), as `--int8` export
+    quantizes: NNCF on `CALIBRATION_IMAGES` random inputs."""
+    import openvino
+
+    from asnet_keras.export import int8
+
+    quantized_path = path.replace(".xml", "_int8.xml")
+    if not os.path.isfile(quantized_path):
+        started = time.perf_counter()
+        quantized, _ = int8.quantize(openvino.Core().read_model(path),
+                                     images(CALIBRATION_IMAGES, size, seed=1))
+        int8.save_ir(quantized, quantized_path)
+        notes[os.path.basename(quantized_path) + "_quantize_s"] = round(
+            time.perf_counter() - started, 1)
+    return quantized_path
 
 
 def backend_child(backend, size, batches, rounds, reference):
@@ -308,7 +336,8 @@ def main(argv=None):
                         help="exported runtimes to time (default: those installed; none "
                         "with an empty list)")
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=None,
-                        help="f32 and/or bf16 (default: bf16 too where the CPU has it)")
+                        help="f32, bf16 and/or int8 (OpenVINO only) (default: f32, bf16 "
+                        "where the CPU has it, int8 where NNCF is installed)")
     parser.add_argument("--backends", nargs="*", choices=BACKENDS, default=None,
                         help="other Keras backends to time in child processes (default: "
                         "those installed; none with an empty list)")
@@ -333,7 +362,8 @@ def main(argv=None):
 
     quiet_tensorflow_logger()
     bf16 = cpu_has_bf16()
-    precisions = args.precisions or (["f32", "bf16"] if bf16 else ["f32"])
+    precisions = args.precisions or (["f32"] + (["bf16"] if bf16 else [])
+                                     + (["int8"] if installed("int8") else []))
     runtimes = [r for r in (RUNTIMES if args.runtimes is None else args.runtimes)]
     backends = [b for b in (BACKENDS if args.backends is None else args.backends)]
     report = {"benchmark": "inference", "input_px": args.size, "jit_compile": jit,
@@ -445,6 +475,8 @@ def _runtime_versions(runtimes, backends):
                          ("torch", "torch")):
         if name in list(runtimes) + list(backends) and installed(name):
             versions[module] = importlib.import_module(module).__version__
+    if "openvino" in runtimes and installed("int8"):
+        versions["nncf"] = importlib.import_module("nncf").__version__
     return versions
 
 

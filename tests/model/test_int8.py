@@ -238,3 +238,41 @@ def test_int8_maps_stay_close_to_float32_with_zero_gate_biases(quantized_export,
     assert reference.std() > 0.01
     assert got.std() > 0.5 * reference.std()
     assert np.abs(got - reference).mean() < 0.01
+
+
+@pytest.mark.slow
+def test_the_cpu_rewrites_remove_gate_splits_and_tiles_and_change_no_output(tmp_path):
+    import collections
+
+    import openvino
+
+    from asnet_keras.export import formats
+    from asnet_keras.export.contract import check_images
+    from asnet_keras.model import build_asnet
+
+    # ASNet-28×28: six ConvLSTMs (T = 3) and five ×2 upsamplings (four ⊕ Q, one ⊕ P).
+    model = build_asnet((SIZE, SIZE, 3), backbone_weights=None, fixation_28=True)
+    rng = np.random.default_rng(2)
+    model.set_weights([w * rng.uniform(0.5, 1.5, w.shape).astype("float32") + (
+        rng.uniform(-0.2, 0.2, w.shape).astype("float32") if w.ndim == 1 else 0)
+        for w in model.get_weights()])
+    core, outputs, kinds = openvino.Core(), {}, {}
+    for optimise in (False, True):
+        path = tmp_path / f"optimise_{optimise}.xml"
+        rewrites = formats.write_openvino(model, path, {"input_size": SIZE}, optimise=optimise)
+        network = core.read_model(path)
+        kinds[optimise] = collections.Counter(
+            op.get_type_name() + ("×4" if op.get_type_name() == "Split"
+                                  and len(op.outputs()) == 4 else "")
+            for op in network.get_ordered_ops())
+        compiled = core.compile_model(network, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        result = compiled(check_images(SIZE))
+        outputs[optimise] = [np.asarray(result[o]) for o in compiled.outputs]
+    assert rewrites == {"gate_convolutions": 18, "upsampling_interpolate": 5}
+    assert kinds[False]["Split×4"] == 18 and kinds[False]["Tile"] > 0
+    assert kinds[True]["Split×4"] == 0 and kinds[True]["Tile"] == 0
+    assert kinds[True]["Interpolate"] == 5
+    # Each of the 6 layers: 4 input convolutions + 2 steps × 4 state convolutions.
+    assert kinds[True]["Convolution"] - kinds[False]["Convolution"] == 6 * (12 - 3)
+    for before, after in zip(*outputs.values()):
+        assert np.abs(after - before).max() <= 1e-6

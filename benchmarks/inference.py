@@ -12,7 +12,8 @@ ASNet), of ASNet with `recurrence="static"` (the default graph, `asnet_*` keys) 
 Timing: all three models live in this process and are timed in interleaved rounds (the
 order rotating every round), after two warm-up calls each, with `predict_on_batch` on one
 fixed batch — so a change in the machine's load hits all three alike and the ratios hold
-even on a shared host. Weights are random: the cost does not depend on their values.
+even on a shared host. Weights are random (biases nonzero, as trained ones: `build`): the
+cost does not depend on their values.
 
 Runtimes (`--runtimes`, default: each of ONNX Runtime and OpenVINO that is installed):
 the backbone and the `static` ASNet are exported as the export command does
@@ -75,8 +76,15 @@ def quiet_tensorflow_logger():
 
 
 def build(kind, size):
-    """The backbone alone, or ASNet with the given recurrence, random weights."""
+    """The backbone alone, or ASNet with the given recurrence, random weights.
+
+    Every bias is drawn nonzero, as in a trained model: OpenVINO deletes additions of
+    zeros, and the exported IR gives a ConvLSTM gate whose bias is all zeros one input
+    convolution per use instead of one per layer (docs/deployment.md §5.3), so freshly
+    initialised zero biases would time a graph no trained model has.
+    """
     import keras
+    import numpy as np
 
     from asnet_keras.model import blocks
     from asnet_keras.model import build_asnet
@@ -86,8 +94,14 @@ def build(kind, size):
         image = keras.Input(shape=shape, name="image")
         bgr = blocks.channel_preprocessing(image, blocks.CAFFE_MEANS_BGR)
         side = blocks.vgg16_backbone(bgr, shape, None)
-        return keras.Model(image, side[5], name="vgg16_backbone")
-    return build_asnet(shape, backbone_weights=None, recurrence=kind)
+        model = keras.Model(image, side[5], name="vgg16_backbone")
+    else:
+        model = build_asnet(shape, backbone_weights=None, recurrence=kind)
+    rng = np.random.default_rng(0)
+    for variable in model.weights:
+        if variable.path.endswith("bias"):
+            variable.assign(rng.uniform(-0.1, 0.1, variable.shape).astype("float32"))
+    return model
 
 
 def jit_setting(value, default):

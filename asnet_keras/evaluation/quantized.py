@@ -110,8 +110,10 @@ def check_held_out(held_out, calibration, limit):
 
 
 def refuse_overlap(held_digests, calibration_digests, held_out):
-    """ParameterError when a held-out image has the bytes of a calibration image."""
-    shared = sorted(held_digests[d] for d in held_digests if d in calibration_digests)
+    """ParameterError when a held-out image has the bytes of a calibration image
+    (digests: [(id, SHA-256)] of `asnet_keras.export.int8.image_digests`)."""
+    calibration = {digest for _, digest in calibration_digests}
+    shared = sorted(item_id for item_id, digest in held_digests if digest in calibration)
     if shared:
         raise ParameterError("held_out", held_out.spec, (
             f"{len(shared)} of its images are also calibration images (same file contents, "
@@ -208,23 +210,23 @@ def export_int8(weights, out, calibration, *, held_out=None,
                     else int8.parse_image_set(held_out, "held_out"))
     check_held_out(held_out_set, calibration_set, held_out_images)
     chosen = int8.evenly_spaced(calibration_set.items(), calibration_images)
+    int8.check_readable(chosen, "--calibration")
     calibration_digests = int8.image_digests(chosen)
     held_items = held_out_items(held_out_set, held_out_images)
     held_digests = int8.image_digests(held_items)
     refuse_overlap(held_digests, calibration_digests, held_out_set)
     int8.require_nncf()  # before the minutes of export: a missing package fails now
 
-    with int8.staging_folder(out) as folder:
+    with int8.staging_folder() as folder:
         float_path = os.path.join(folder, "float32.xml")
         exported = export_artifact(weights, float_path, "openvino", input_size=input_size,
                                    fixation_head=fixation_head, fixation_28=fixation_28,
                                    use_convlstm=use_convlstm, config=config, check=check)
         size = exported["options"]["input_size"]
-        inputs = int8.network_inputs(chosen, size, "--calibration")
+        inputs = int8.NetworkInputs(chosen, size, "--calibration")
         import openvino  # optional runtime, imported on use (`require_nncf` checked it)
 
         quantized, settings = int8.quantize(openvino.Core().read_model(float_path), inputs)
-        del inputs
         int8_path = os.path.join(folder, os.path.basename(out))
         int8.save_ir(quantized, int8_path)
         del quantized

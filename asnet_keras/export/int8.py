@@ -33,10 +33,12 @@ writes.
 `nncf` and `openvino` are imported when used (the `deploy` extra).
 """
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 
@@ -47,6 +49,7 @@ from asnet_keras.data.layout import split_dir
 from asnet_keras.export.contract import METADATA_KEY, SUFFIXES
 from asnet_keras.export.openvino_graph import gate_arithmetic
 from asnet_keras.inference.images import resize_to_input
+from asnet_keras.inference.prediction import collect_inputs
 from asnet_keras.io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageReadError, read_image
 from asnet_keras.io.atomic_files import atomic_copy, atomic_write_text
 from asnet_keras.names import LIST_FILE
@@ -60,7 +63,6 @@ DEFAULT_MAX_CHANGE = 0.005
 MAX_CALIBRATION_IMAGES = 10_000  # all held in memory: 10,000 × 224² × 3 float32 = 6 GB
 SPLIT_MARK = ":"  # ROOT/DATASET:SPLIT names a prepared split
 REPORT_SUFFIX = ".json"  # asnet_int8.xml → asnet_int8.json beside it
-NNCF_PACKAGE = "nncf"
 
 
 class QuantizationUnavailable(RuntimeError):
@@ -92,10 +94,8 @@ class ImageSet:
         split's images in list.txt order (id: the sample id)."""
         if self.prepared:
             return [(s.id, s.image) for s in prepared_samples(self.root, self.dataset, self.split)]
-        names = sorted(name for name in os.listdir(self.folder)
-                       if name.lower().endswith(IMAGE_EXTENSIONS)
-                       and os.path.isfile(os.path.join(self.folder, name)))
-        return [(name, os.path.join(self.folder, name)) for name in names]
+        files, _ = collect_inputs([self.folder])
+        return [(os.path.basename(path), path) for path in files]
 
     def samples(self):
         """The `PreparedSample`s of a prepared split (ValueError for a folder)."""
@@ -162,13 +162,13 @@ def file_sha256(path):
 
 
 def image_digests(items):
-    """{SHA-256 of the file: id} of [(id, path)]."""
-    return {file_sha256(path): item_id for item_id, path in items}
+    """[(id, SHA-256 of the file)] of [(id, path)]."""
+    return [(item_id, file_sha256(path)) for item_id, path in items]
 
 
 def set_digest(digests):
     """One SHA-256 over the (id, file SHA-256) pairs of a set, in id order."""
-    lines = sorted(f"{item_id} {digest}\n" for digest, item_id in digests.items())
+    lines = sorted(f"{item_id} {digest}\n" for item_id, digest in digests)
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
@@ -182,20 +182,38 @@ def calibration_record(image_set, chosen, digests):
             "sha256_of": "sorted lines '<id> <SHA-256 of the image file>'"}
 
 
-def network_inputs(chosen, input_size, flag, max_pixels=DEFAULT_MAX_PIXELS):
-    """float32 (n, S, S, 3) raw RGB inputs of the images [(id, path)], decoded under
-    `max_pixels` (`asnet_keras.io.read_image`) and resized as for prediction.
+def read_calibration_image(path, flag, max_pixels=DEFAULT_MAX_PIXELS):
+    """RGB uint8 (H, W, 3) of one image, decoded under `max_pixels`
+    (`asnet_keras.io.read_image`); ValueError naming `flag` and the file if it cannot be."""
+    try:
+        return read_image(path, max_pixels)
+    except ImageReadError as error:
+        raise ValueError(f"{flag}: {error}") from None
 
-    Raises:
-        ValueError: an image cannot be read (the message names `flag` and the file).
-    """
-    inputs = np.empty((len(chosen), input_size, input_size, 3), np.float32)
-    for index, (_, path) in enumerate(chosen):
-        try:
-            inputs[index] = resize_to_input(read_image(path, max_pixels), input_size)
-        except ImageReadError as error:
-            raise ValueError(f"{flag}: {error}") from None
-    return inputs
+
+def check_readable(chosen, flag, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decode every image of [(id, path)] once and drop it: a bad file fails at once,
+    not minutes into the export (`read_calibration_image`)."""
+    for _, path in chosen:
+        read_calibration_image(path, flag, max_pixels)
+
+
+class NetworkInputs:
+    """The network inputs of images [(id, path)], each float32 (S, S, 3) raw RGB 0–255,
+    decoded (`read_calibration_image`) and resized as for prediction one at a time as
+    they are iterated: a calibration set of any size holds one image in memory."""
+
+    def __init__(self, chosen, input_size, flag, max_pixels=DEFAULT_MAX_PIXELS):
+        self.paths = [path for _, path in chosen]
+        self.input_size, self.flag, self.max_pixels = int(input_size), flag, max_pixels
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __iter__(self):
+        for path in self.paths:
+            image = read_calibration_image(path, self.flag, self.max_pixels)
+            yield resize_to_input(image, self.input_size)
 
 
 def require_nncf():
@@ -215,7 +233,8 @@ def quantize(float_model, inputs):
 
     Args:
         float_model: `openvino.Model` of a float32 ASNet IR (after `optimise_for_cpu`).
-        inputs: float32 (n, S, S, 3) calibration inputs; every one is used.
+        inputs: the calibration inputs, float32 (S, S, 3) each: a `NetworkInputs`, or
+            an (n, S, S, 3) array; every one is used.
     Returns:
         (quantized `openvino.Model`, settings dict: NNCF version, every argument, the
         ignored scope).
@@ -235,11 +254,13 @@ def quantize(float_model, inputs):
                     "computed tensors (docs/deployment.md §5)",
             "n_nodes": len(ignored), "names": ignored},
     }
-    dataset = nncf.Dataset([inputs[i:i + 1] for i in range(len(inputs))])
-    quantized = nncf.quantize(
-        float_model, dataset, preset=nncf.QuantizationPreset.PERFORMANCE,
-        target_device=nncf.TargetDevice.CPU, subset_size=len(inputs),
-        fast_bias_correction=True, ignored_scope=nncf.IgnoredScope(names=ignored))
+    dataset = nncf.Dataset(inputs, lambda image: np.asarray(image, np.float32)[None])
+    # NNCF draws its progress bars on stdout; stderr keeps stdout for results.
+    with contextlib.redirect_stdout(sys.stderr):
+        quantized = nncf.quantize(
+            float_model, dataset, preset=nncf.QuantizationPreset.PERFORMANCE,
+            target_device=nncf.TargetDevice.CPU, subset_size=len(inputs),
+            fast_bias_correction=True, ignored_scope=nncf.IgnoredScope(names=ignored))
     if float_model.has_rt_info([METADATA_KEY]):
         quantized.set_rt_info(float_model.get_rt_info([METADATA_KEY]).astype(str),
                               [METADATA_KEY])
@@ -268,7 +289,7 @@ def save_ir(model, path):
 
 
 def install(staged, out, report):
-    """Move the IR saved at `staged` (.xml + .bin) to `out`, then write `report` beside
+    """Copy the IR saved at `staged` (.xml + .bin) to `out`, then write `report` beside
     it as JSON; each file replaced whole (`asnet_keras.io.atomic_files`)."""
     out = check_out(out)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -279,9 +300,8 @@ def install(staged, out, report):
     return out
 
 
-def staging_folder(out):
-    """A temporary folder beside `out` for the IRs before they are checked."""
-    parent = os.path.dirname(os.path.abspath(os.fspath(out)))
-    os.makedirs(parent, exist_ok=True)
-    return tempfile.TemporaryDirectory(prefix=".asnet_int8_", dir=parent)
+def staging_folder():
+    """A temporary folder for the IRs until the check has decided (nothing is written at
+    `--out` before)."""
+    return tempfile.TemporaryDirectory(prefix="asnet_int8_")
 

@@ -132,6 +132,21 @@ def test_int8_flags_are_checked_before_anything_is_loaded(tmp_path):
         assert status == 2 and message in err, err
 
 
+def test_an_unreadable_calibration_image_is_refused_before_anything_is_exported(data, tmp_path):
+    images = tmp_path / "calibration"
+    images.mkdir()
+    source = data / "synthetic-both" / "train" / "images" / "train_00000.jpg"
+    shutil.copy(source, images / "a.jpg")
+    (images / "b.jpg").write_bytes(source.read_bytes()[:300])  # cut in its first scan
+    weights = tmp_path / "model.weights.h5"
+    weights.write_bytes(b"never read: the calibration images are checked first")
+    status, _, err = run_export("--weights", weights, "--format", "openvino", "--int8",
+                                "--calibration", images, "--held-out",
+                                f"{data}/synthetic-both:test", "--out", tmp_path / "o.xml")
+    assert status == 2 and f"--calibration: {images / 'b.jpg'}" in err and "truncated" in err
+    assert not (tmp_path / "o.xml").exists()
+
+
 @pytest.fixture(scope="module")
 def quantized_export(data, tmp_path_factory):
     """A random-weight 64-px ASNet exported with --int8 (calibrated on synthetic-both

@@ -26,11 +26,11 @@ float32 only. Where NNCF is installed, OpenVINO also runs INT8 (`openvino_int8_*
 exported IR quantized as `--int8` export does (`asnet_keras.export.int8.quantize`,
 calibrated on `CALIBRATION_IMAGES` random images: with random weights the values do not
 matter), its unquantized rest at the hint `runtimes.OpenVINOModel` picks by default
-(bf16 where the CPU has it). Keys `<runtime>_<precision>_backbone` / `_asnet`; every time is also given
-as a ratio to the TensorFlow float32 backbone of the same rounds (`*_over_tf_backbone`)
-and ASNet's to its own runtime's backbone (`*_asnet_over_own_backbone`). Worker threads:
-one per core in every runtime (ONNX Runtime with its idle spinning off, so that it does
-not slow the model timed after it).
+(bf16 where the CPU has it). Keys `<runtime>_<precision>_backbone` / `_asnet`; every
+time is also given as a ratio to the TensorFlow float32 backbone of the same rounds
+(`*_over_tf_backbone`) and ASNet's to its own runtime's backbone
+(`*_asnet_over_own_backbone`). Worker threads: one per core in every runtime (ONNX
+Runtime with its idle spinning off, so that it does not slow the model timed after it).
 
 Keras backends (`--backends`, default: each of JAX and PyTorch that is installed): a
 child process with `KERAS_BACKEND` set builds the backbone and the `static` ASNet under

@@ -31,6 +31,7 @@ Example:
 
 import math
 import os
+from dataclasses import dataclass
 
 from asnet_keras.data.layout import splits as prepared_splits
 from asnet_keras.evaluation.api import evaluate_model
@@ -166,6 +167,64 @@ def measures_table(check):
                            f"within ±{allowed:g}"], rows)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What an INT8 export will use, every argument checked (`_plan`)."""
+
+    out: str
+    calibration: int8.ImageSet
+    chosen: list  # [(id, path)] of the calibration images used
+    calibration_digests: list  # [(id, SHA-256)]
+    held_out: int8.ImageSet
+    held_out_limit: int | None
+    held_out_digests: list
+    max_change: float
+
+
+def _plan(out, calibration, held_out, calibration_images, held_out_images, max_change):
+    """Check every argument, the sets and their disjointness before minutes of work."""
+    out = int8.check_out(out)
+    calibration_images = check_int("calibration_images", calibration_images, 1,
+                                   int8.MAX_CALIBRATION_IMAGES, "--calibration-images")
+    if held_out_images is not None:
+        held_out_images = check_int("held_out_images", held_out_images, 1, 10**7,
+                                    "--held-out-images")
+    max_change = check_number("max_change", max_change, 0.0, 1.0,
+                              flag="--max-measure-change")
+    calibration_set = int8.parse_image_set(calibration, "calibration")
+    held_out_set = (default_held_out(calibration_set) if held_out is None
+                    else int8.parse_image_set(held_out, "held_out"))
+    check_held_out(held_out_set, calibration_set, held_out_images)
+    chosen = int8.evenly_spaced(calibration_set.items(), calibration_images)
+    int8.check_readable(chosen, "--calibration")
+    plan = _Plan(out, calibration_set, chosen, int8.image_digests(chosen), held_out_set,
+                 held_out_images,
+                 int8.image_digests(held_out_items(held_out_set, held_out_images)),
+                 max_change)
+    refuse_overlap(plan.held_out_digests, plan.calibration_digests, held_out_set)
+    int8.require_nncf()  # a missing package fails now, not after the float export
+    return plan
+
+
+def _check_figures(plan, models, scores):
+    """The "accuracy_check" section of the report (with its table)."""
+    comparison = compare(scores["float32"], scores["int8"], plan.max_change)
+    check = {
+        "held_out": {**plan.held_out.to_json(), "n_images": len(plan.held_out_digests),
+                     "sha256": int8.set_digest(plan.held_out_digests),
+                     "limit": plan.held_out_limit},
+        "output": FINAL_OUTPUT, "measures": list(GATED_MEASURES),
+        "max_change": plan.max_change, "batch_size": CHECK_BATCH,
+        "float32": scores["float32"], "int8": scores["int8"],
+        "float32_precision": models["float32"].precision, **comparison,
+        "passed": not comparison["failed"],
+        "how": "evaluate_model on the held-out split (asnet_keras.evaluation), maps "
+               "through the one prediction path, uint8 at the image size",
+    }
+    check["table"] = measures_table(check)
+    return check
+
+
 def export_int8(weights, out, calibration, *, held_out=None,
                 calibration_images=int8.DEFAULT_CALIBRATION_IMAGES, held_out_images=None,
                 max_change=int8.DEFAULT_MAX_CHANGE, input_size=None, fixation_head=None,
@@ -189,7 +248,7 @@ def export_int8(weights, out, calibration, *, held_out=None,
         check: also check the float32 IR against Keras (≤ 1e-4) in a fresh process.
         progress: progress bars while scoring.
     Returns:
-        the report written as JSON beside `out` (also `report["out"]`).
+        the report written as JSON beside `out`.
     Raises:
         FileNotFoundError: nothing at `weights`. ValueError (`ParameterError`): a path,
             a set or a number that cannot be used. FormatUnavailable,
@@ -197,46 +256,28 @@ def export_int8(weights, out, calibration, *, held_out=None,
             a measure moved too much (nothing written). RuntimeError: the float32 IR
             does not reproduce Keras.
     """
-    out = int8.check_out(out)
-    calibration_images = check_int("calibration_images", calibration_images, 1,
-                                   int8.MAX_CALIBRATION_IMAGES, "--calibration-images")
-    if held_out_images is not None:
-        held_out_images = check_int("held_out_images", held_out_images, 1, 10**7,
-                                    "--held-out-images")
-    max_change = check_number("max_change", max_change, 0.0, 1.0,
-                              flag="--max-measure-change")
-    calibration_set = int8.parse_image_set(calibration, "calibration")
-    held_out_set = (default_held_out(calibration_set) if held_out is None
-                    else int8.parse_image_set(held_out, "held_out"))
-    check_held_out(held_out_set, calibration_set, held_out_images)
-    chosen = int8.evenly_spaced(calibration_set.items(), calibration_images)
-    int8.check_readable(chosen, "--calibration")
-    calibration_digests = int8.image_digests(chosen)
-    held_items = held_out_items(held_out_set, held_out_images)
-    held_digests = int8.image_digests(held_items)
-    refuse_overlap(held_digests, calibration_digests, held_out_set)
-    int8.require_nncf()  # before the minutes of export: a missing package fails now
+    plan = _plan(out, calibration, held_out, calibration_images, held_out_images,
+                 max_change)
+    import openvino  # optional runtime, imported on use (`_plan` checked for nncf)
 
     with int8.staging_folder() as folder:
-        float_path = os.path.join(folder, "float32.xml")
-        exported = export_artifact(weights, float_path, "openvino", input_size=input_size,
-                                   fixation_head=fixation_head, fixation_28=fixation_28,
-                                   use_convlstm=use_convlstm, config=config, check=check)
-        size = exported["options"]["input_size"]
-        inputs = int8.NetworkInputs(chosen, size, "--calibration")
-        import openvino  # optional runtime, imported on use (`require_nncf` checked it)
-
-        quantized, settings = int8.quantize(openvino.Core().read_model(float_path), inputs)
-        int8_path = os.path.join(folder, os.path.basename(out))
-        int8.save_ir(quantized, int8_path)
-        del quantized
-        models = {"float32": open_artifact(float_path, "openvino", precision=PRECISION_OF["float32"]),
-                  "int8": open_artifact(int8_path, "openvino", precision=PRECISION_OF["int8"])}
-        scores = {name: score(model, held_out_set, held_out_images, progress)
+        paths = {"float32": os.path.join(folder, "float32.xml"),
+                 "int8": os.path.join(folder, os.path.basename(plan.out))}
+        exported = export_artifact(weights, paths["float32"], "openvino",
+                                   input_size=input_size, fixation_head=fixation_head,
+                                   fixation_28=fixation_28, use_convlstm=use_convlstm,
+                                   config=config, check=check)
+        inputs = int8.NetworkInputs(plan.chosen, exported["options"]["input_size"],
+                                    "--calibration")
+        quantized, settings = int8.quantize(openvino.Core().read_model(paths["float32"]),
+                                            inputs)
+        int8.save_ir(quantized, paths["int8"])
+        models = {name: open_artifact(path, "openvino", precision=PRECISION_OF[name])
+                  for name, path in paths.items()}
+        scores = {name: score(model, plan.held_out, plan.held_out_limit, progress)
                   for name, model in models.items()}
-        comparison = compare(scores["float32"], scores["int8"], max_change)
         report = {
-            "out": os.path.abspath(out), "format": "openvino", "quantization": "int8",
+            "out": os.path.abspath(plan.out), "format": "openvino", "quantization": "int8",
             "weights": os.fspath(weights), "options": exported["options"],
             "outputs": exported["outputs"],
             "inference_precision": {
@@ -247,31 +288,20 @@ def export_int8(weights, out, calibration, *, held_out=None,
             "float32_ir_check": {"max_abs_difference": exported["max_abs_difference"],
                                  "differences": exported["differences"]},
             "graph_rewrites": exported.get("graph_rewrites"),
-            "calibration": int8.calibration_record(calibration_set, chosen,
-                                                   calibration_digests),
+            "calibration": int8.calibration_record(plan.calibration, plan.chosen,
+                                                   plan.calibration_digests),
             "nncf": settings,
-            "accuracy_check": {
-                "held_out": {**held_out_set.to_json(), "n_images": len(held_items),
-                             "sha256": int8.set_digest(held_digests),
-                             "limit": held_out_images},
-                "output": FINAL_OUTPUT, "measures": list(GATED_MEASURES),
-                "max_change": max_change, "batch_size": CHECK_BATCH,
-                "float32": scores["float32"], "int8": scores["int8"],
-                "float32_precision": models["float32"].precision, **comparison,
-                "passed": not comparison["failed"],
-                "how": "evaluate_model on the held-out split (asnet_keras.evaluation), "
-                       "maps through the one prediction path, uint8 at the image size",
-            },
+            "accuracy_check": _check_figures(plan, models, scores),
         }
-        report["accuracy_check"]["table"] = measures_table(report["accuracy_check"])
-        del models
-        if comparison["failed"]:
+        failed = report["accuracy_check"]["failed"]
+        if failed:
             raise AccuracyCheckFailed(
-                f"the INT8 model moves {', '.join(comparison['failed'])} by more than "
-                f"{max_change:g} on {held_out_set.spec}; {out} was not written. Use the "
-                "float32 IR with the bf16 precision hint instead, calibrate on more or "
-                "more typical images, or allow a larger change with --max-measure-change "
-                "(docs/deployment.md §5).", report)
-        report["written"] = [out, os.path.splitext(out)[0] + ".bin", int8.report_path(out)]
-        int8.install(int8_path, out, report)
+                f"the INT8 model moves {', '.join(failed)} by more than "
+                f"{plan.max_change:g} on {plan.held_out.spec}; {plan.out} was not written. "
+                "Use the float32 IR with the bf16 precision hint instead, calibrate on more "
+                "or more typical images, or allow a larger change with "
+                "--max-measure-change (docs/deployment.md §5).", report)
+        report["written"] = [plan.out, os.path.splitext(plan.out)[0] + ".bin",
+                             int8.report_path(plan.out)]
+        int8.install(paths["int8"], plan.out, report)
     return report

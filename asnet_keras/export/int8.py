@@ -276,8 +276,9 @@ def check_out(out):
     """`out` as a path for an INT8 IR (an .xml name), else ParameterError."""
     out = os.fspath(out)
     if not out.endswith(SUFFIXES["openvino"]):
-        raise ParameterError("out", out, "an INT8 model is an OpenVINO IR: name an .xml "
-                             "file (e.g. asnet_int8.xml; its .bin and .json go beside it).", "--out")
+        raise ParameterError("out", out, (
+            "an INT8 model is an OpenVINO IR: name an .xml file (e.g. asnet_int8.xml; its "
+            ".bin and .json go beside it)."), "--out")
     return out
 
 

@@ -80,7 +80,7 @@ def build(kind, size):
 
     Every bias is drawn nonzero, as in a trained model: OpenVINO deletes additions of
     zeros, and the exported IR gives a ConvLSTM gate whose bias is all zeros one input
-    convolution per use instead of one per layer (docs/deployment.md §5.3), so freshly
+    convolution per use instead of one per layer (docs/deployment.md §6.3), so freshly
     initialised zero biases would time a graph no trained model has.
     """
     import keras

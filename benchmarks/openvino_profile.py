@@ -6,7 +6,7 @@
 Prints one JSON line. The `static` ASNet (random weights) is written as an OpenVINO IR
 twice: as `ov.convert_model` gives it (`converted`) and as the export writes it, after
 `asnet_keras.export.openvino_graph.optimise_for_cpu` (`exported`: one convolution per
-gate, upsampling as `Interpolate`; docs/deployment.md §5). Each is run in bfloat16
+gate, upsampling as `Interpolate`; docs/deployment.md §6). Each is run in bfloat16
 (`bf16`) and quantized to INT8 as `--int8` export does (`int8`: NNCF,
 `asnet_keras.export.int8.quantize`, on random calibration inputs; the rest at the bf16
 hint where the CPU has it), so four models, timed in interleaved rounds with OpenVINO's

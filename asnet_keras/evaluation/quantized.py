@@ -1,7 +1,7 @@
 """The INT8 export and the accuracy check that decides whether it is written.
 
 `export_int8(weights, out, calibration)` writes the trained ASNet as an OpenVINO IR
-quantized to INT8 (docs/deployment.md §5):
+quantized to INT8 (docs/deployment.md §6):
 
 1. the float32 IR is exported and checked against Keras as every artefact is
    (`asnet_keras.export.formats.export_artifact`, ≤ 1e-4);
@@ -21,7 +21,7 @@ The held-out split must be disjoint from the calibration images: by default the
 calibration dataset's `test` split (else `val`), never the calibration split itself,
 and no held-out image may have the bytes of a calibration image. The check refuses
 rather than trading accuracy for speed by itself (NNCF's accuracy-controlled
-quantization optimises one number; the gate watches ten): docs/deployment.md §5.
+quantization optimises one number; the gate watches ten): docs/deployment.md §6.2.
 
 Example:
     >>> report = export_int8("runs/asnet", "asnet_int8.xml",
@@ -251,10 +251,10 @@ def export_int8(weights, out, calibration, *, held_out=None,
         the report written as JSON beside `out`.
     Raises:
         FileNotFoundError: nothing at `weights`. ValueError (`ParameterError`): a path,
-            a set or a number that cannot be used. FormatUnavailable,
-            int8.QuantizationUnavailable: a package is missing. AccuracyCheckFailed:
-            a measure moved too much (nothing written). RuntimeError: the float32 IR
-            does not reproduce Keras.
+            a set or a number that cannot be used. `asnet_keras.extras.MissingExtra`,
+            FormatUnavailable: a package is missing. AccuracyCheckFailed: a measure
+            moved too much (nothing written). RuntimeError: the float32 IR does not
+            reproduce Keras.
     """
     plan = _plan(out, calibration, held_out, calibration_images, held_out_images,
                  max_change)
@@ -300,7 +300,7 @@ def export_int8(weights, out, calibration, *, held_out=None,
                 f"{plan.max_change:g} on {plan.held_out.spec}; {plan.out} was not written. "
                 "Use the float32 IR with the bf16 precision hint instead, calibrate on more "
                 "or more typical images, or allow a larger change with "
-                "--max-measure-change (docs/deployment.md §5).", report)
+                "--max-measure-change (docs/deployment.md §6).", report)
         report["written"] = [plan.out, os.path.splitext(plan.out)[0] + ".bin",
                              int8.report_path(plan.out)]
         int8.install(paths["int8"], plan.out, report)

@@ -146,7 +146,7 @@ def write_onnx(model, out, options):
 def write_openvino(model, out, options, optimise=True):
     """OpenVINO IR (.xml + .bin, float32 weights): input `image`, outputs named, in order,
     its graph rewritten exactly for the CPU plugin (`openvino_graph.optimise_for_cpu`,
-    docs/deployment.md §5; `optimise=False`: as converted, for profiling). Returns the
+    docs/deployment.md §6.3; `optimise=False`: as converted, for profiling). Returns the
     rewrites made, {rewrite: count}."""
     import openvino as ov  # optional converter, imported when this format is written
 

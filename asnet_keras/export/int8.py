@@ -1,4 +1,4 @@
-"""INT8 quantization of an exported OpenVINO ASNet with NNCF (docs/deployment.md §5).
+"""INT8 quantization of an exported OpenVINO ASNet with NNCF (docs/deployment.md §6).
 
 The float32 OpenVINO IR (`asnet_keras.export.formats.write_openvino`) is quantized by
 NNCF's post-training quantization (`nncf.quantize`): the activations at the inputs of
@@ -48,6 +48,7 @@ from asnet_keras.data.layout import samples as prepared_samples
 from asnet_keras.data.layout import split_dir
 from asnet_keras.export.contract import METADATA_KEY, SUFFIXES
 from asnet_keras.export.openvino_graph import gate_arithmetic
+from asnet_keras.extras import requires
 from asnet_keras.inference.images import resize_to_input
 from asnet_keras.inference.prediction import collect_inputs
 from asnet_keras.io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageReadError, read_image
@@ -58,15 +59,11 @@ from asnet_keras.parameters import ParameterError
 # NNCF's own default number of calibration samples (`subset_size`).
 DEFAULT_CALIBRATION_IMAGES = 300
 # Largest change in any salient-object measure, float32 → INT8, that the accuracy check
-# accepts (`asnet_keras.evaluation.quantized`; docs/deployment.md §5).
+# accepts (`asnet_keras.evaluation.quantized`; docs/deployment.md §6).
 DEFAULT_MAX_CHANGE = 0.005
 MAX_CALIBRATION_IMAGES = 10_000  # all held in memory: 10,000 × 224² × 3 float32 = 6 GB
 SPLIT_MARK = ":"  # ROOT/DATASET:SPLIT names a prepared split
 REPORT_SUFFIX = ".json"  # asnet_int8.xml → asnet_int8.json beside it
-
-
-class QuantizationUnavailable(RuntimeError):
-    """NNCF (or OpenVINO) is not installed."""
 
 
 @dataclass(frozen=True)
@@ -217,13 +214,11 @@ class NetworkInputs:
 
 
 def require_nncf():
-    """Import and return `nncf`, or raise `QuantizationUnavailable` saying what to install."""
-    try:
-        import nncf  # optional: the `deploy` extra; imported on use (heavy)
-    except ImportError:
-        raise QuantizationUnavailable(
-            "--int8 needs the package nncf (the deploy extra): `pip install nncf`."
-        ) from None
+    """Import and return `nncf` (with `openvino`); `asnet_keras.extras.MissingExtra`
+    naming the `deploy` extra when either is not installed."""
+    with requires("deploy"):
+        import nncf  # optional and heavy: the deploy extra, imported on use
+        import openvino  # noqa: F401 - NNCF's OpenVINO backend needs it
     nncf.set_log_level(logging.WARNING)
     return nncf
 
@@ -251,7 +246,7 @@ def quantize(float_model, inputs):
         "subset_size": int(len(inputs)), "fast_bias_correction": True, "model_type": None,
         "ignored_scope": {
             "what": "the ConvLSTM gate arithmetic: element-wise Multiply/Add of two "
-                    "computed tensors (docs/deployment.md §5)",
+                    "computed tensors (docs/deployment.md §6.1)",
             "n_nodes": len(ignored), "names": ignored},
     }
     dataset = nncf.Dataset(inputs, lambda image: np.asarray(image, np.float32)[None])

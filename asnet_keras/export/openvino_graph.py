@@ -1,4 +1,4 @@
-"""Exact rewrites of the converted OpenVINO graph for the CPU plugin (docs/deployment.md §5).
+"""Exact rewrites of the converted OpenVINO graph for the CPU plugin (docs/deployment.md §6).
 
 `ov.convert_model` turns the `static` Keras graph into an OpenVINO model that computes
 what Keras computes, but two of its patterns run badly on OpenVINO's CPU plugin, and
@@ -26,7 +26,7 @@ holds every IR to 1e-4 of Keras anyway):
 
 `gate_arithmetic(model)` names the element-wise products and sums of two computed
 tensors: the ConvLSTM gate arithmetic, which INT8 quantization leaves in floating
-point (docs/deployment.md §5).
+point (docs/deployment.md §6).
 
 Imports only `openvino` and numpy (the export imports this module when writing an IR).
 """
@@ -89,7 +89,7 @@ class _InputPart:
     `StaticConvLSTM2D`. A gate whose bias is all zeros gets a new convolution for every
     use instead: OpenVINO deletes an `Add` of zeros, and the output of an INT8
     convolution shared by several gate sums is then miscomputed by the CPU plugin's
-    low-precision transformations (docs/deployment.md §5). Trained weights have no
+    low-precision transformations (docs/deployment.md §6.3). Trained weights have no
     all-zero gate bias, so this costs nothing there.
     """
 

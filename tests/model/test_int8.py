@@ -1,6 +1,6 @@
 """`export --format openvino --int8`: NNCF quantization on calibration images, the accuracy
 check on held-out images that decides whether the IR is written, the JSON beside it,
-and running the INT8 IR (docs/deployment.md §5). The slow tests export a random-weight
+and running the INT8 IR (docs/deployment.md §6). The slow tests export a random-weight
 64-px ASNet on the synthetic data (`python -m data_prep synthetic`)."""
 
 import contextlib
@@ -237,7 +237,7 @@ def test_predict_runs_the_int8_ir_at_image_size_with_the_measures_the_json_recor
 @pytest.mark.slow
 def test_int8_maps_stay_close_to_float32_with_zero_gate_biases(quantized_export, data):
     """The random model's i, c and o gate biases are all zeros, the case where a shared
-    INT8 input part was miscomputed (docs/deployment.md §5): every map came out 0.5."""
+    INT8 input part was miscomputed (docs/deployment.md §6.3): every map came out 0.5."""
     from asnet_keras.export.formats import export_artifact
     from asnet_keras.export.runtimes import open_artifact
     from asnet_keras.inference.images import resize_to_input

@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from asnet_keras import predict
-from asnet_keras.commands import export
+from asnet_keras.commands import export, predict
 from asnet_keras.export import int8
 from asnet_keras.parameters import ParameterError
 from data_prep.synthetic import make_synthetic
@@ -232,6 +231,32 @@ def test_predict_runs_the_int8_ir_at_image_size_with_the_measures_the_json_recor
     assert {m: rescored[m] for m in MEASURES} == pytest.approx(recorded, abs=1e-12, rel=0)
     model = open_artifact(out)
     assert model.quantized and model.precision == report["inference_precision"]["checked_with"]
+
+
+@pytest.mark.slow
+def test_the_service_runs_the_int8_ir_at_the_precision_it_was_checked_with(
+        quantized_export, data, tmp_path):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx2")
+    from fastapi.testclient import TestClient
+
+    from asnet_keras.export.runtimes import open_model
+    from asnet_keras.serving.app import create_app
+
+    _, out, report, _ = quantized_export
+    image = data / "synthetic-both" / "test" / "images" / "test_00003.jpg"
+    assert predict.main([str(image), "--weights", str(out), "--out", str(tmp_path), "--quiet"]) == 0
+    written = cv2.imread(str(tmp_path / "saliency" / "test_00003.png"), cv2.IMREAD_UNCHANGED)
+    app = create_app(open_model(str(out)), weights=str(out))  # serve's default: auto
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        info = client.get("/info").json()
+        response = client.post("/predict", files={"image": ("a.jpg", image.read_bytes(),
+                                                            "image/jpeg")})
+    assert response.status_code == 200, response.text
+    served = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert info["backend"] == "openvino"
+    assert info["precision"] == report["inference_precision"]["checked_with"]
+    np.testing.assert_array_equal(served, written)
 
 
 @pytest.mark.slow

@@ -164,9 +164,7 @@ def separate_gate_convolutions(model):
             for target in list(split.output(g).get_target_inputs()):
                 target.replace_source_output(tensor.output(0))
         rewritten += 1
-    if rewritten:
-        model.validate_nodes_and_infer_types()
-    return rewritten
+    return _revalidated(model, rewritten)
 
 
 def _repeat_source(output):
@@ -208,6 +206,11 @@ def nearest_upsampling_as_interpolate(model):
                 nearest_mode="floor")
             target.replace_source_output(upsampled.output(0))
             rewritten += 1
+    return _revalidated(model, rewritten)
+
+
+def _revalidated(model, rewritten):
+    """`rewritten`, after the model's shapes and types are inferred again if it changed."""
     if rewritten:
         model.validate_nodes_and_infer_types()
     return rewritten

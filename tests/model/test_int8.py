@@ -38,6 +38,14 @@ def run_export(*argv):
     return status, out.getvalue(), err.getvalue()
 
 
+def export_int8(folder, data, out, max_change):
+    """`asnet export --int8` of folder/model.weights.h5, calibrated on synthetic-both
+    train and checked on its test split; (status, stdout, stderr)."""
+    return run_export("--weights", folder / "model.weights.h5", "--format", "openvino",
+                      "--int8", "--calibration", f"{data}/synthetic-both:train",
+                      "--max-measure-change", max_change, "--out", out)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """Synthetic prepared data: 16 training and 8 test images of synthetic-both (64 px)."""
@@ -160,10 +168,7 @@ def quantized_export(data, tmp_path_factory):
     model.save_weights(folder / "model.weights.h5")
     (folder / "config.json").write_text(json.dumps({"input_size": SIZE}))
     out = folder / "out" / "asnet_int8.xml"
-    status, stdout, stderr = run_export(
-        "--weights", folder / "model.weights.h5", "--format", "openvino", "--int8",
-        "--calibration", f"{data}/synthetic-both:train", "--max-measure-change", "1",
-        "--out", out)
+    status, stdout, stderr = export_int8(folder, data, out, 1)
     assert status == 0, stderr
     return folder, out, json.loads((folder / "out" / "asnet_int8.json").read_text()), stdout
 
@@ -200,10 +205,7 @@ def test_the_json_beside_the_int8_ir_records_calibration_settings_and_measures(
 def test_a_too_strict_threshold_refuses_and_writes_nothing(quantized_export, data):
     folder, _, _, _ = quantized_export
     out = folder / "strict" / "asnet_int8.xml"
-    status, stdout, stderr = run_export(
-        "--weights", folder / "model.weights.h5", "--format", "openvino", "--int8",
-        "--calibration", f"{data}/synthetic-both:train", "--max-measure-change", "0",
-        "--out", out)
+    status, stdout, stderr = export_int8(folder, data, out, 0)
     assert status == 1, stderr
     assert "was not written" in stderr and "--max-measure-change" in stderr
     assert "| measure | float32 | INT8 | change | within ±0 |" in stdout

@@ -4,8 +4,8 @@
 what Keras computes, but two of its patterns run badly on OpenVINO's CPU plugin, and
 worse once the model is quantized to INT8 (`asnet_keras.export.int8`). Both are
 rewritten before the IR is saved, by `optimise_for_cpu`; each rewrite gives the same
-numbers (the float32 outputs agree bit for bit in the tests, and the export's check
-holds every IR to 1e-4 of Keras anyway):
+numbers (the float32 outputs were equal bit for bit where measured; the tests assert
+1e-6, and the export's check holds every IR to 1e-4 of Keras anyway):
 
 - **One convolution per gate** (`separate_gate_convolutions`). `StaticConvLSTM2D`
   computes the four gate pre-activations of Eqs. 2–5 as one convolution with 4F
@@ -28,7 +28,7 @@ holds every IR to 1e-4 of Keras anyway):
 tensors: the ConvLSTM gate arithmetic, which INT8 quantization leaves in floating
 point (docs/deployment.md §6).
 
-Imports only `openvino` and numpy (the export imports this module when writing an IR).
+Imports numpy; `openvino` when a rewrite runs (the export runs them when it writes an IR).
 """
 
 import numpy as np

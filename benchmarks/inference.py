@@ -12,7 +12,8 @@ ASNet), of ASNet with `recurrence="static"` (the default graph, `asnet_*` keys) 
 Timing: all three models live in this process and are timed in interleaved rounds (the
 order rotating every round), after two warm-up calls each, with `predict_on_batch` on one
 fixed batch — so a change in the machine's load hits all three alike and the ratios hold
-even on a shared host. Weights are random: the cost does not depend on their values.
+even on a shared host. Weights are random (biases nonzero, as trained ones: `build`): the
+cost does not depend on their values.
 
 Runtimes (`--runtimes`, default: each of ONNX Runtime and OpenVINO that is installed):
 the backbone and the `static` ASNet are exported as the export command does
@@ -21,11 +22,15 @@ the same interleaved rounds as the TensorFlow models, in float32 and, where the 
 bfloat16 instructions (AVX-512 BF16 or AMX; `--precisions`), in bfloat16: OpenVINO's
 `INFERENCE_PRECISION_HINT=bf16`, and TensorFlow's Keras `mixed_bfloat16` policy
 (`tf_bf16_*`). ONNX Runtime's CPU provider has no bfloat16 convolutions, so it runs in
-float32 only. Keys `<runtime>_<precision>_backbone` / `_asnet`; every time is also given
-as a ratio to the TensorFlow float32 backbone of the same rounds (`*_over_tf_backbone`)
-and ASNet's to its own runtime's backbone (`*_asnet_over_own_backbone`). Worker threads:
-one per core in every runtime (ONNX Runtime with its idle spinning off, so that it does
-not slow the model timed after it).
+float32 only. Where NNCF is installed, OpenVINO also runs INT8 (`openvino_int8_*`): the
+exported IR quantized as `--int8` export does (`asnet_keras.export.int8.quantize`,
+calibrated on `CALIBRATION_IMAGES` random images: with random weights the values do not
+matter), its unquantized rest at the hint `runtimes.OpenVINOModel` picks by default
+(bf16 where the CPU has it). Keys `<runtime>_<precision>_backbone` / `_asnet`; every
+time is also given as a ratio to the TensorFlow float32 backbone of the same rounds
+(`*_over_tf_backbone`) and ASNet's to its own runtime's backbone
+(`*_asnet_over_own_backbone`). Worker threads: one per core in every runtime (ONNX
+Runtime with its idle spinning off, so that it does not slow the model timed after it).
 
 Keras backends (`--backends`, default: each of JAX and PyTorch that is installed): a
 child process with `KERAS_BACKEND` set builds the backbone and the `static` ASNet under
@@ -57,9 +62,10 @@ sys.path.insert(0, ROOT)
 MODELS = ("backbone", "static", "stock")
 RUNTIMES = ("onnx", "openvino")
 BACKENDS = ("jax", "torch")
-PRECISIONS = ("f32", "bf16")
+PRECISIONS = ("f32", "bf16", "int8")
+CALIBRATION_IMAGES = 10  # random calibration inputs of the INT8 models
 _RUNTIME_MODULES = {"onnx": ("onnxruntime", "tf2onnx", "onnx"), "openvino": ("openvino",),
-                    "jax": ("jax",), "torch": ("torch",)}
+                    "jax": ("jax",), "torch": ("torch",), "int8": ("openvino", "nncf")}
 
 
 def quiet_tensorflow_logger():
@@ -70,8 +76,15 @@ def quiet_tensorflow_logger():
 
 
 def build(kind, size):
-    """The backbone alone, or ASNet with the given recurrence, random weights."""
+    """The backbone alone, or ASNet with the given recurrence, random weights.
+
+    Every bias is drawn nonzero, as in a trained model: OpenVINO deletes additions of
+    zeros, and the exported IR gives a ConvLSTM gate whose bias is all zeros one input
+    convolution per use instead of one per layer (docs/deployment.md §6.3), so freshly
+    initialised zero biases would time a graph no trained model has.
+    """
     import keras
+    import numpy as np
 
     from asnet_keras.model import blocks
     from asnet_keras.model import build_asnet
@@ -81,8 +94,14 @@ def build(kind, size):
         image = keras.Input(shape=shape, name="image")
         bgr = blocks.channel_preprocessing(image, blocks.CAFFE_MEANS_BGR)
         side = blocks.vgg16_backbone(bgr, shape, None)
-        return keras.Model(image, side[5], name="vgg16_backbone")
-    return build_asnet(shape, backbone_weights=None, recurrence=kind)
+        model = keras.Model(image, side[5], name="vgg16_backbone")
+    else:
+        model = build_asnet(shape, backbone_weights=None, recurrence=kind)
+    rng = np.random.default_rng(0)
+    for variable in model.weights:
+        if variable.path.endswith("bias"):
+            variable.assign(rng.uniform(-0.1, 0.1, variable.shape).astype("float32"))
+    return model
 
 
 def jit_setting(value, default):
@@ -230,11 +249,16 @@ def runtime_functions(models, size, folder, runtimes, precisions):
                 writer(models[kind], path, {"input_size": size})
                 notes[f"{runtime}_{kind}_export_s"] = round(time.perf_counter() - started, 1)
             for precision in precisions:
-                if runtime == "onnx" and precision == "bf16":
-                    notes["onnx_bf16"] = ("skipped: ONNX Runtime's CPU provider has no "
-                                          "bfloat16 convolution kernels")
+                if runtime == "onnx" and precision != "f32":
+                    notes[f"onnx_{precision}"] = ("skipped: ONNX Runtime's CPU provider has "
+                                                  "no bfloat16 convolution kernels; INT8 is "
+                                                  "OpenVINO's here")
                     continue
-                if runtime == "onnx":
+                if precision == "int8":
+                    model = OpenVINOModel(int8_model(path, size, notes), threads=threads,
+                                          require_asnet=False)
+                    notes[f"openvino_int8_{kind}_precision_hint"] = model.precision
+                elif runtime == "onnx":
                     model = OnnxModel(path, threads=threads, allow_spinning=False,
                                       require_asnet=False)
                 else:
@@ -243,6 +267,24 @@ def runtime_functions(models, size, folder, runtimes, precisions):
                 functions[f"{runtime}_{precision}_{label}"] = (
                     lambda x, m=model: m.predict_on_batch(x))
     return functions, notes
+
+
+def int8_model(path, size, notes):
+    """The INT8 IR of the float IR at `path` (written beside it once), as `--int8` export
+    quantizes: NNCF on `CALIBRATION_IMAGES` random inputs."""
+    import openvino
+
+    from asnet_keras.export import int8
+
+    quantized_path = path.replace(".xml", "_int8.xml")
+    if not os.path.isfile(quantized_path):
+        started = time.perf_counter()
+        quantized, _ = int8.quantize(openvino.Core().read_model(path),
+                                     images(CALIBRATION_IMAGES, size, seed=1))
+        int8.save_ir(quantized, quantized_path)
+        notes[os.path.basename(quantized_path) + "_quantize_s"] = round(
+            time.perf_counter() - started, 1)
+    return quantized_path
 
 
 def backend_child(backend, size, batches, rounds, reference):
@@ -308,7 +350,8 @@ def main(argv=None):
                         help="exported runtimes to time (default: those installed; none "
                         "with an empty list)")
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=None,
-                        help="f32 and/or bf16 (default: bf16 too where the CPU has it)")
+                        help="f32, bf16 and/or int8 (OpenVINO only) (default: f32, bf16 "
+                        "where the CPU has it, int8 where NNCF is installed)")
     parser.add_argument("--backends", nargs="*", choices=BACKENDS, default=None,
                         help="other Keras backends to time in child processes (default: "
                         "those installed; none with an empty list)")
@@ -333,7 +376,8 @@ def main(argv=None):
 
     quiet_tensorflow_logger()
     bf16 = cpu_has_bf16()
-    precisions = args.precisions or (["f32", "bf16"] if bf16 else ["f32"])
+    precisions = args.precisions or (["f32"] + (["bf16"] if bf16 else [])
+                                     + (["int8"] if installed("int8") else []))
     runtimes = [r for r in (RUNTIMES if args.runtimes is None else args.runtimes)]
     backends = [b for b in (BACKENDS if args.backends is None else args.backends)]
     report = {"benchmark": "inference", "input_px": args.size, "jit_compile": jit,
@@ -445,6 +489,8 @@ def _runtime_versions(runtimes, backends):
                          ("torch", "torch")):
         if name in list(runtimes) + list(backends) and installed(name):
             versions[module] = importlib.import_module(module).__version__
+    if "openvino" in runtimes and installed("int8"):
+        versions["nncf"] = importlib.import_module("nncf").__version__
     return versions
 
 

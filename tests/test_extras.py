@@ -21,7 +21,7 @@ OPTIONAL_MODULES = (
     "jax", "jaxlib",                                          # jax
     "fastapi", "starlette", "uvicorn", "python_multipart",   # serve
     "multipart",
-    "onnx", "tf2onnx", "onnxruntime", "openvino", "ai_edge_litert",  # deploy
+    "onnx", "tf2onnx", "onnxruntime", "openvino", "ai_edge_litert", "nncf",  # deploy
     "nbclient", "nbformat", "ipykernel",                      # notebooks
     "libarchive", "rarfile",                                  # data
     "torch",                                                  # torch
@@ -121,8 +121,10 @@ DEPLOY_CASES = [
      "ArtifactError", "onnxruntime"),
     (["openvino"], "from asnet_keras.export.runtimes import OpenVINOModel; OpenVINOModel('m.xml')",
      "ArtifactError", "openvino"),
+    (["nncf"], "from asnet_keras.export.int8 import require_nncf; require_nncf()",
+     "MissingExtra", "nncf"),
 ]
-assert len(DEPLOY_CASES) == 4
+assert len(DEPLOY_CASES) == 5
 
 
 @pytest.mark.parametrize("blocked, code, error, module", DEPLOY_CASES,

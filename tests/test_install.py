@@ -156,7 +156,8 @@ def test_the_core_install_is_small_and_each_extra_is_named_for_what_it_enables()
     assert names["serve"] == {"fastapi", "uvicorn", "python-multipart"}
     assert names["jax"] == {"jax"} and names["data"] == {"libarchive-c"}
     assert names["notebooks"] == {"nbclient", "nbformat", "ipykernel"}
-    assert {"onnx", "tf2onnx", "onnxruntime", "openvino", "ai-edge-litert"} == names["deploy"]
+    assert {"onnx", "tf2onnx", "onnxruntime", "openvino", "ai-edge-litert",
+            "nncf"} == names["deploy"]
     # dev: every extra but the TensorFlow builds and torch, and what make test runs.
     (itself,) = [Requirement(r) for r in extras["dev"] if Requirement(r).name == meta["name"]]
     assert itself.extras == {"serve", "deploy", "jax", "data", "notebooks"}

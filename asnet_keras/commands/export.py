@@ -6,11 +6,16 @@
     asnet export --weights runs/exp1 --format openvino --out asnet.xml
     asnet export --weights runs/exp1 --format litert --out asnet.tflite
     asnet export --weights runs/exp1 --format saved_model --out asnet_savedmodel
+    asnet export --weights runs/exp1 --format openvino --int8 \
+        --calibration data/prepared/thus10k:train --held-out data/prepared/ecssd:test \
+        --out asnet_int8.xml
 
 A thin front to `asnet_keras.export` (`asnet_keras.export.api.export` does the work; see
-the package docstring). Exit status: 0 written and checked, 1 the export or its check
-failed (or a package it needs is missing), 2 a usage error (a wrong flag, a path that
-does not exist, options that do not fit the weights).
+the package docstring; `--int8` is `asnet_keras.evaluation.quantized.export_int8`).
+Exit status: 0 written and checked, 1 the export or its check failed (or a package it
+needs is missing, or the INT8 model failed its accuracy check: nothing written), 2 a
+usage error (a wrong flag, a path that does not exist, options that do not fit the
+weights).
 """
 
 import argparse
@@ -18,6 +23,7 @@ import argparse
 from asnet_keras.commands import CommandFailed, UsageError, positive, run_command
 from asnet_keras.export.contract import (CHECK_TOLERANCE, EXPORT_COMMAND, FORMATS,
                                          KERAS2_FORMAT, PORTABLE_FORMATS, format_for)
+from asnet_keras.export.int8 import DEFAULT_CALIBRATION_IMAGES, DEFAULT_MAX_CHANGE
 from asnet_keras.inference.loading import resolve_model_path
 
 # How to run each artefact, printed after writing it.
@@ -109,13 +115,91 @@ def build_parser():
         help="skip loading the written file (in its runtime) and comparing its outputs "
         "(keras2's check needs tf_keras installed)",
     )
+    int8 = parser.add_argument_group(
+        "INT8 (OpenVINO only; docs/deployment.md §6)",
+        "--int8 quantizes the OpenVINO IR with NNCF on calibration images, scores the "
+        "float32 and the INT8 model on held-out images with the salient-object measures, "
+        "and writes the INT8 IR (with a .json report beside it) only if no measure moves "
+        "by more than --max-measure-change; otherwise it prints both and exits 1.")
+    int8.add_argument("--int8", action="store_true",
+                      help="write an INT8 IR instead of a float32 one (needs nncf)")
+    int8.add_argument("--calibration", metavar="DIR|ROOT/DATASET:SPLIT",
+                      help="calibration images: a folder of images, or a prepared split, "
+                      "e.g. data/prepared/thus10k:train")
+    int8.add_argument("--calibration-images", type=positive(int),
+                      default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
+                      help="calibration images used, spread evenly over the set (default "
+                      f"{DEFAULT_CALIBRATION_IMAGES}, NNCF's)")
+    int8.add_argument("--held-out", metavar="ROOT/DATASET:SPLIT",
+                      help="prepared split with masks to check the INT8 model on, disjoint "
+                      "from the calibration images (default: the calibration dataset's "
+                      "test split, else its val split)")
+    int8.add_argument("--held-out-images", type=positive(int), default=None, metavar="N",
+                      help="score only the first N held-out images (default: all)")
+    int8.add_argument("--max-measure-change", type=float, default=DEFAULT_MAX_CHANGE,
+                      metavar="X", help="largest change allowed in any salient-object "
+                      f"measure, float32 → INT8 (default {DEFAULT_MAX_CHANGE:g})")
     return parser
+
+
+def check_int8_flags(args, fmt):
+    """UsageError for INT8 flags without --int8, or --int8 without what it needs."""
+    given = [flag for flag, value in (("--calibration", args.calibration),
+                                      ("--held-out", args.held_out),
+                                      ("--held-out-images", args.held_out_images)) if value]
+    if not args.int8:
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with --int8.")
+        return
+    if fmt != "openvino":
+        raise UsageError(f"--int8 quantizes an OpenVINO IR: pass --format openvino and an "
+                         f".xml --out (got the {fmt} format).")
+    if not args.calibration:
+        raise UsageError("--int8 needs --calibration: a folder of images or a prepared "
+                         "split, e.g. data/prepared/thus10k:train.")
+
+
+def run_int8(args):
+    """--int8: `export_int8`; prints the check's table whether it passes or not."""
+    # Imported here: it loads Keras, TensorFlow and the evaluation (seconds).
+    from asnet_keras.evaluation.quantized import AccuracyCheckFailed, export_int8
+    from asnet_keras.export.formats import FormatUnavailable
+
+    try:
+        report = export_int8(
+            args.weights, args.out, args.calibration, held_out=args.held_out,
+            calibration_images=args.calibration_images, held_out_images=args.held_out_images,
+            max_change=args.max_measure_change, input_size=args.input_size,
+            fixation_head=args.fixation_head, fixation_28=args.fixation_28,
+            use_convlstm=args.use_convlstm, config=args.variant, check=args.check)
+    except AccuracyCheckFailed as failure:
+        _print_check(failure.report["accuracy_check"])
+        raise CommandFailed(str(failure)) from failure
+    except FormatUnavailable as error:  # a missing extra or another backend
+        raise UsageError(str(error)) from error
+    except RuntimeError as error:  # the float32 IR failed its check
+        raise CommandFailed(str(error)) from error
+    check = report["accuracy_check"]
+    _print_check(check)
+    print(f"wrote {report['out']} (INT8, {report['calibration']['n_images']} calibration "
+          f"images from {report['calibration']['spec']}; report {report['written'][-1]}); "
+          f"largest change {check['largest_change']['measure']} "
+          f"{check['largest_change']['value']:+.4f}")
+    print(f"run it with: {_USAGE['openvino'].format(out=report['out'])}")
+
+
+def _print_check(check):
+    print(f"held-out {check['held_out']['spec']} ({check['int8']['n_images']} images), "
+          f"saliency_conv1, float32 and INT8:\n{check['table']}")
 
 
 def run(args):
     """Export --weights to --out and print how it was checked and how to load it."""
     fmt = format_for(args.out, args.format)
     resolve_model_path(args.weights)
+    check_int8_flags(args, fmt)
+    if args.int8:
+        return run_int8(args)
     # Imported after the usage checks: it loads Keras and TensorFlow (seconds).
     from asnet_keras.export.api import export
     from asnet_keras.export.formats import FormatUnavailable

@@ -13,7 +13,7 @@ import argparse
 from asnet_keras.commands import CommandFailed, UsageError, positive, run_command
 from asnet_keras.devices import report_devices
 from asnet_keras.export.contract import EXPORT_COMMAND
-from asnet_keras.export.runtimes import open_model
+from asnet_keras.export.runtimes import PRECISIONS, open_model
 from asnet_keras.inference import cropping
 from asnet_keras.inference.maps import POSTPROCESS
 from asnet_keras.inference.prediction import collect_inputs, predict_files
@@ -62,11 +62,12 @@ def build_parser():
                         help="also write the crop of each aspect ratio that keeps the most "
                         "saliency (e.g. 16:9,1:1) to OUT/crop-16x9/<name>.png, boxes in "
                         "OUT/crops.json")
-    parser.add_argument("--precision", choices=("f32", "bf16"), default="f32",
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="OpenVINO artefacts (.xml) only: 'bf16' computes in bfloat16 on "
-                        "CPUs that support it (AVX-512 BF16, AMX): the fastest CPU path "
-                        "measured here, maps within about 1e-3 of float32 (README "
-                        "'Deployment formats')")
+                        "CPUs that support it (AVX-512 BF16, AMX), maps within about 1e-3 "
+                        "of float32; 'auto' (default): float32 for a float IR, bf16 for the "
+                        "unquantized rest of an INT8 IR where the CPU supports it "
+                        "(docs/deployment.md §6)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"largest image read, in pixels (default {DEFAULT_MAX_PIXELS:,}, "
                         "as serve); a 16-bit image counts its decoded bytes too; larger "

@@ -74,9 +74,11 @@ def build_parser():
                         ".xml (OpenVINO; with --precision bf16 the fastest on CPUs with "
                         "AVX-512 BF16 or AMX), .tflite (LiteRT) or a SavedModel folder, "
                         f"written by {EXPORT_COMMAND}")
-    parser.add_argument("--precision", choices=PRECISIONS, default="f32",
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="OpenVINO artefacts (.xml) only: 'bf16' computes in bfloat16 "
-                        "(maps within about 1e-3 of float32); default f32")
+                        "(maps within about 1e-3 of float32); 'auto' (default): float32 "
+                        "for a float IR, bf16 for the unquantized rest of an INT8 IR where "
+                        "the CPU supports it (docs/deployment.md §6)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; "
                         "0.0.0.0 opens it to the network, and then the names clients use "

@@ -42,6 +42,7 @@ import keras
 from asnet_keras.export.check import check_artifact
 from asnet_keras.export.contract import (ARTIFACT_FORMATS, INPUT_NAME, METADATA_KEY, SIGNATURE,
                                          format_for)
+from asnet_keras.export.openvino_graph import optimise_for_cpu
 from asnet_keras.export.trained import load_trained
 from asnet_keras.extras import missing_message
 from asnet_keras.layers import copy_weights_by_name
@@ -142,8 +143,11 @@ def write_onnx(model, out, options):
     onnx.save(proto, out)
 
 
-def write_openvino(model, out, options):
-    """OpenVINO IR (.xml + .bin, float32 weights): input `image`, outputs named, in order."""
+def write_openvino(model, out, options, optimise=True):
+    """OpenVINO IR (.xml + .bin, float32 weights): input `image`, outputs named, in order,
+    its graph rewritten exactly for the CPU plugin (`openvino_graph.optimise_for_cpu`,
+    docs/deployment.md §6.3; `optimise=False`: as converted, for profiling). Returns the
+    rewrites made, {rewrite: count}."""
     import openvino as ov  # optional converter, imported when this format is written
 
     function, _ = serving_function(model)
@@ -158,8 +162,10 @@ def write_openvino(model, out, options):
     ordered = ov.Model([results[name] for name in model.output_names],
                        converted.get_parameters(), "asnet")
     ordered.set_rt_info(json.dumps(options), [METADATA_KEY])
+    rewrites = optimise_for_cpu(ordered) if optimise else {}
     # compress_to_fp16=False: the default stores weights in float16 (differences ~2e-4).
     ov.save_model(ordered, out, compress_to_fp16=False)
+    return rewrites
 
 
 def write_litert(model, out):
@@ -184,6 +190,8 @@ def write_artifact(fmt, model, out, options):
         model: the Keras model to export (its forward pass, inference mode).
         out: file or folder path (see `format_for`).
         options: `ASNetOptions.to_json()` of the model, stored as metadata.
+    Returns:
+        for openvino the graph rewrites made ({rewrite: count}), else None.
     Raises:
         FormatUnavailable: a needed package is missing or the backend is not TensorFlow.
     """
@@ -196,7 +204,7 @@ def write_artifact(fmt, model, out, options):
     elif fmt == "onnx":
         write_onnx(model, out, options)
     elif fmt == "openvino":
-        write_openvino(model, out, options)
+        return write_openvino(model, out, options)
     elif fmt == "litert":
         write_litert(model, out)
     else:
@@ -217,8 +225,8 @@ def export_artifact(weights, out, fmt, *, input_size=None, fixation_head=None,
         check: run the artefact in its runtime in a fresh process (`check_artifact`).
     Returns:
         dict: out, format, options, outputs (names in order), layers_copied,
-        differences (output → largest absolute difference, or None unchecked) and
-        max_abs_difference.
+        differences (output → largest absolute difference, or None unchecked),
+        max_abs_difference, and for openvino graph_rewrites ({rewrite: count}).
     Raises:
         FileNotFoundError: nothing at `weights`. ValueError: a path or option is wrong.
         FormatUnavailable: a package is missing. RuntimeError: the check failed.
@@ -236,14 +244,15 @@ def export_artifact(weights, out, fmt, *, input_size=None, fixation_head=None,
     graph = options.replace(recurrence="static").build()
     copied = copy_weights_by_name(source, graph)
     used = {k: v for k, v in options.to_json().items() if k != "recurrence"}
-    write_artifact(fmt, graph, out, used)
+    rewrites = write_artifact(fmt, graph, out, used)
     differences = None
     if check:
         differences = check_artifact(fmt, out, source, input_size=options.input_size)
     return {"out": os.fspath(out), "format": fmt, "options": used,
             "outputs": list(graph.output_names), "layers_copied": len(copied),
             "differences": differences,
-            "max_abs_difference": max(differences.values()) if differences else None}
+            "max_abs_difference": max(differences.values()) if differences else None,
+            **({"graph_rewrites": rewrites} if rewrites is not None else {})}
 
 
 def _set_metadata(proto, options):

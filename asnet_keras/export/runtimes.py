@@ -4,7 +4,8 @@
 (the contract it keeps: `asnet_keras.export.contract`):
 
     FILE.onnx               ONNX Runtime (CPU)
-    FILE.xml (+ FILE.bin)   OpenVINO (CPU), float32 unless precision="bf16"
+    FILE.xml (+ FILE.bin)   OpenVINO (CPU): a float IR in float32 unless precision="bf16",
+                            an INT8 IR with bf16 for its unquantized rest where the CPU has it
     FOLDER (saved_model.pb) TensorFlow's SavedModel loader, signature "serving_default"
     FILE.tflite             LiteRT interpreter (`ai-edge-litert`, else `tf.lite`)
     FILE.h5, fmt="keras2"   `tf_keras.models.load_model` (Keras 2; only when asked by name)
@@ -43,7 +44,9 @@ from asnet_keras.extras import missing_message
 from asnet_keras.inference.loading import load_asnet
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, OUTPUT_NAMES
 
-PRECISIONS = ("f32", "bf16")
+# OpenVINO precision hints; "auto": f32 for a float IR (exact), and for an INT8 IR
+# (one holding FakeQuantize nodes, docs/deployment.md §6) bf16 where the CPU supports it.
+PRECISIONS = ("auto", "f32", "bf16")
 # Output order of the Keras models (paper: P, Q5 … Q1, then ASNet-28×28's map;
 # released: P, the conv5 side output, Q5 … Q1), for formats whose outputs are a dict.
 _KERAS_ORDER = (OUTPUT_NAMES[0], "saliency_side_conv5", *OUTPUT_NAMES[1:], FIXATION_28_OUTPUT)
@@ -196,16 +199,21 @@ class OpenVINOModel(ArtifactModel):
     """An OpenVINO IR (`.xml` with its `.bin` beside it) on the CPU plugin.
 
     Args:
-        precision: "f32" (default; equals Keras within 1e-4) or "bf16" (faster on CPUs
-            with AVX-512 BF16 or AMX; maps differ by about 1e-3). OpenVINO's own default
-            on such CPUs is bf16, so it is always set explicitly here.
+        precision: the hint for what is computed in floating point: "f32" (equals
+            Keras within 1e-4), "bf16" (faster on CPUs with AVX-512 BF16 or AMX; maps
+            differ by about 1e-3), or "auto" (default): "f32" for a float IR, and for
+            an INT8 IR "bf16" where the CPU supports it, else "f32". OpenVINO's own
+            default on such CPUs is bf16, so it is always set explicitly here.
         threads: inference threads (None: OpenVINO's default).
         require_asnet: as for `OnnxModel`.
+
+    Attributes:
+        precision: the hint used ("f32" or "bf16"); quantized: whether the IR is INT8.
     """
 
     format = "openvino"
 
-    def __init__(self, path, precision="f32", threads=None, require_asnet=True):
+    def __init__(self, path, precision="auto", threads=None, require_asnet=True):
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}: pass one of {PRECISIONS}.")
         try:
@@ -234,6 +242,10 @@ class OpenVINOModel(ArtifactModel):
         names = [output.get_any_name() if output.get_names() else "" for output in network.outputs]
         if require_asnet:
             _check_outputs(path, "openvino", names)
+        self.quantized = any(op.get_type_name() == "FakeQuantize" for op in network.get_ops())
+        if precision == "auto":
+            bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            precision = "bf16" if self.quantized and bf16 else "f32"
         config = {"INFERENCE_PRECISION_HINT": precision}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
@@ -345,14 +357,14 @@ class Keras2Model(ArtifactModel):
         return dict(zip(self.output_names, outputs if isinstance(outputs, list) else [outputs]))
 
 
-def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
+def open_artifact(path, fmt=None, *, precision="auto", threads=None, **options):
     """Load an exported ASNet artefact; see the module docstring.
 
     Args:
         path: the .onnx / .xml / .tflite file or the SavedModel folder.
         fmt: its format; None guesses from the name (`artifact_format`; a Keras 2 `.h5`
             is opened only with fmt="keras2").
-        precision: OpenVINO only: "f32" or "bf16".
+        precision: OpenVINO only: "auto", "f32" or "bf16" (`OpenVINOModel`).
         threads: ONNX Runtime, OpenVINO and LiteRT: worker threads (None: default).
         options: passed to the runtime class (`OnnxModel(allow_spinning=…)`).
     Raises:
@@ -381,25 +393,26 @@ def open_artifact(path, fmt=None, *, precision="f32", threads=None, **options):
 
 def check_precision(path, precision):
     """`path`'s artefact format (None for a Keras model), if `precision` suits it:
-    "f32" for anything, "bf16" for an OpenVINO artefact only; else ValueError."""
+    "auto" and "f32" for anything, "bf16" for an OpenVINO artefact only; else ValueError."""
     fmt = artifact_format(path)
     if precision not in PRECISIONS:
         raise ValueError(f"--precision {precision}: pass one of {', '.join(PRECISIONS)}")
-    if precision != "f32" and fmt != "openvino":
+    if precision == "bf16" and fmt != "openvino":
         raise ValueError(f"--precision {precision} applies to OpenVINO artefacts (.xml) "
                          f"only; {path} is not one. Export one with {EXPORT_COMMAND} "
                          "--weights WEIGHTS --format openvino --out asnet.xml")
     return fmt
 
 
-def open_model(path, precision="f32"):
+def open_model(path, precision="auto"):
     """What `predict --weights` and `serve --weights` name: a trained Keras model
     (`asnet_keras.inference.loading.load_asnet`: run folder, .keras, .h5, .weights.h5),
     or an exported artefact in its own runtime (`open_artifact`: .onnx, .xml, .tflite,
     SavedModel folder; same input, outputs and maps).
 
     Args:
-        precision: "f32", or "bf16" for an OpenVINO artefact (.xml) only.
+        precision: "auto" (f32, and bf16 for an INT8 IR's unquantized rest where the
+            CPU supports it), "f32", or "bf16" for an OpenVINO artefact (.xml) only.
     Raises:
         FileNotFoundError: nothing at `path`.
         ValueError: a file that is neither, or "bf16" for anything but an OpenVINO
@@ -433,7 +446,8 @@ def build_parser():
     parser.add_argument("--out", required=True, metavar="NPZ",
                         help="where to save the outputs (one array per output name)")
     parser.add_argument("--precision", choices=PRECISIONS, default="f32",
-                        help="OpenVINO inference precision (default f32)")
+                        help="OpenVINO inference precision hint (default f32; auto: bf16 "
+                        "for an INT8 IR where the CPU supports it)")
     return parser
 
 

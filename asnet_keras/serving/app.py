@@ -426,5 +426,5 @@ def create_app_from_env():
     the model itself, from the JSON options in the ASNET_SERVE_OPTIONS variable."""
     options = json.loads(os.environ[ENV_OPTIONS])
     weights = options.pop("weights")
-    model = open_model(weights, options.pop("precision", "f32"))
+    model = open_model(weights, options.pop("precision", "auto"))
     return create_app(model, weights=weights, **options)

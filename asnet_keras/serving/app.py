@@ -3,7 +3,8 @@
     GET  /          the page (static/index.html): drop an image, see its maps and crop
     GET  /health    {"status": "ok", ...} once the model is loaded
     GET  /info      model options, input size, backend, device, versions, limits
-    POST /predict   an image → its saliency (or fixation) map as PNG, or both as JSON
+    POST /predict   an image → its saliency (or fixation) map as PNG, or both as JSON;
+                    ?output=mask|cutout|background|overlay: that output as PNG
     POST /crop      an image → the crop box keeping the most saliency for an aspect ratio
 
 Uploads: multipart/form-data with the file in the field `image` (what the page and
@@ -32,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from asnet_keras.inference import cropping
 from asnet_keras.inference.maps import MAP_KINDS, MapPipeline, output_names
+from asnet_keras.inference.outputs import OutputKind, render_png
 from asnet_keras.io import check_max_pixels
 from asnet_keras.released.reading import decode_released
 from asnet_keras.serving.batcher import MicroBatcher
@@ -336,7 +338,8 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
 
     @app.post("/predict")
     async def predict(request: Request, format: str | None = None, map: str = "saliency",
-                      crop: str | None = None, scale: float = 1.0, include_image: bool = False):
+                      crop: str | None = None, scale: float = 1.0, include_image: bool = False,
+                      output: OutputKind = OutputKind.map):
         """The maps of the uploaded image at its own size.
 
         PNG (default, or `Accept: image/png`, or `?format=png`): the map named by `map`
@@ -345,12 +348,21 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         `?crop=16:9,1:1` also the crop boxes (`scale` as in /crop); with
         `include_image=true` also the image as the service decoded it (`image`: PNG up to
         4 megapixels, JPEG quality 95 above), which is what the maps align with (no EXIF
-        rotation), for a client to draw them on.
+        rotation), for a client to draw them on. `output` other than map answers that
+        output of the `map` as PNG: mask, cutout (RGBA), background (white), overlay
+        (docs/outputs.md §1).
         """
-        as_json = _wants_json(request, format)
+        as_json = _wants_json(request, format) and output is OutputKind.map
+        if output is not OutputKind.map and str(format).lower() == "json":
+            raise UploadError(422, f"output={output.value} answers a PNG: drop format=json")
         kind = service.check_map(map)
         aspects = _parse_aspects(crop) if crop is not None else []
         image, maps, info = await service.maps_for(request)
+        if output is not OutputKind.map:
+            body = await run_in_threadpool(render_png, output.value, image, maps[kind])
+            return Response(body, media_type="image/png", headers={
+                **_timing_headers(image, info), "X-Map": kind, "X-Output": output.value,
+                "Content-Disposition": f'inline; filename="{output.value}.png"'})
         if not as_json:
             body = await run_in_threadpool(_png, maps[kind])
             return Response(body, media_type="image/png", headers={

@@ -39,7 +39,7 @@ BACKEND_TESTS ?= tests/model tests/layers
 .PHONY: help setup lock dist setup-torch test lint-imports test-fast test-jax test-jax-all test-torch demo reproduce data synthetic \
         verify-data train eval predict export convert-released ablation notebooks bench \
         bench-inference bench-train-step bench-pipeline bench-metrics bench-verify-data clean \
-        serve setup-browser test-browser bench-serve bench-head bench-gpu mutation
+        serve setup-browser test-browser bench-serve bench-head bench-gpu mutation bench-predict
 
 help: ## List the targets
 	@echo "asnet-keras — ASNet (CVPR 2018) in Keras 3. Targets:"
@@ -154,6 +154,9 @@ bench-metrics: $(STAMP) ## Every metric on 1,000 synthetic 400x300 maps
 
 bench-serve: $(STAMP) ## Service load on 127.0.0.1, batched vs one at a time, 4 and 16 clients (ARGS="--input-size 64 --plot F.png")
 	$(PY) benchmarks/serve_load.py $(ARGS)
+
+bench-predict: $(STAMP) ## `predict` over 2,000 generated JPEGs (320×240 to 2000×1500) against the model's own images/s, RSS at start and end (ARGS="--input-size 128")
+	$(PY) benchmarks/predict_folder.py $(ARGS)
 
 setup-browser: $(STAMP) ## Install Chromium + ChromeDriver (apt-get, root or sudo) for the browser test (make setup installs Selenium)
 	@command -v apt-get >/dev/null || { echo "make setup-browser uses apt-get (Debian/Ubuntu); elsewhere install Chromium and ChromeDriver"; exit 2; }

@@ -50,7 +50,7 @@ from asnet_keras.export.contract import METADATA_KEY, SUFFIXES
 from asnet_keras.export.openvino_graph import gate_arithmetic
 from asnet_keras.extras import requires
 from asnet_keras.inference.images import resize_to_input
-from asnet_keras.inference.prediction import collect_inputs
+from asnet_keras.inference.targets import collect_inputs
 from asnet_keras.io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageReadError, read_image
 from asnet_keras.io.atomic_files import atomic_copy, atomic_write_text
 from asnet_keras.names import LIST_FILE
@@ -91,8 +91,8 @@ class ImageSet:
         split's images in list.txt order (id: the sample id)."""
         if self.prepared:
             return [(s.id, s.image) for s in prepared_samples(self.root, self.dataset, self.split)]
-        files, _ = collect_inputs([self.folder])
-        return [(os.path.basename(path), path) for path in files]
+        targets, _ = collect_inputs([self.folder])
+        return [(os.path.basename(t.path), t.path) for t in targets if not t.video]
 
     def samples(self):
         """The `PreparedSample`s of a prepared split (ValueError for a folder)."""

@@ -229,12 +229,18 @@ def aspects_argument(text):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def crop_path(out, name, aspect):
+    """`OUT/crop-<a>x<b>/<name>.png`, the file `write_crops` writes (`name` may hold
+    "/"-separated folders)."""
+    return os.path.join(out, f"crop-{parse_aspect(aspect).tag}", *f"{name}.png".split("/"))
+
+
 def write_crops(out, name, image, saliency, aspects, scale=1.0):
-    """Write `OUT/crop-<a>x<b>/<name>.png` for each aspect: the image cut to `crop_box`.
+    """Write `crop_path(out, name, aspect)` for each aspect: the image cut to `crop_box`.
 
     Args:
         out: the output folder (the one holding saliency/ and fixation/).
-        name: file stem.
+        name: file stem (or relative path without extension).
         image: RGB uint8 (H, W, 3).
         saliency: the uint8 (H, W) map the crop is searched on.
         aspects: list of `Aspect` or "16:9"-style strings.
@@ -243,27 +249,32 @@ def write_crops(out, name, image, saliency, aspects, scale=1.0):
     Raises:
         OSError: a crop could not be written.
     """
-    import cv2  # OpenCV only to encode the crops: the crop rule above is pure numpy
+    from asnet_keras.io.encoding import write_image  # loads OpenCV: only when writing
 
     paths, boxes = {}, []
     for aspect in aspects:
         aspect = parse_aspect(aspect)
         box = crop_box(saliency, aspect, scale)
-        folder = os.path.join(out, f"crop-{aspect.tag}")
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, f"{name}.png")
-        ok, encoded = cv2.imencode(".png", np.ascontiguousarray(box.crop(image)[:, :, ::-1]))
-        if not ok:
-            raise OSError(f"OpenCV could not encode {path}")
-        atomic_write_bytes(path, encoded.tobytes())  # whole or not at all (full disk)
+        path = crop_path(out, name, aspect)
+        write_image(path, box.crop(image))  # whole or not at all (full disk)
         paths[f"crop-{aspect.tag}"] = path
         boxes.append(box)
     return paths, boxes
 
 
-def write_crop_index(out, boxes_by_image):
-    """Write `OUT/crops.json`: {image path: [box dict, …]} (`CropBox.to_dict`)."""
+def write_crop_index(out, boxes_by_image, keep_existing=False):
+    """Write `OUT/crops.json`: {image path: [box dict, …]} (`CropBox.to_dict`); with
+    `keep_existing`, the entries of an earlier run's file are kept unless replaced
+    (`predict --skip-existing`)."""
     path = os.path.join(out, "crops.json")
-    content = {str(k): [b.to_dict() for b in v] for k, v in boxes_by_image.items()}
+    content = {}
+    if keep_existing and os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                content = json.load(f)
+        except (OSError, ValueError):
+            content = {}
+        content = content if isinstance(content, dict) else {}
+    content.update({str(k): [b.to_dict() for b in v] for k, v in boxes_by_image.items()})
     atomic_write_text(path, json.dumps(content, indent=1))
     return path

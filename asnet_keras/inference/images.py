@@ -68,12 +68,14 @@ def resize_to_input(image, size):
     return input_pixels(image, size).numpy()
 
 
-def upsample(saliency, shape):
+def upsample(saliency, shape, dtype=np.float64):
     """A network output map → float64 (H, W) at the image size (`UPSAMPLING`).
 
     Args:
         saliency: (h, w) or (h, w, 1) float map.
         shape: (H, W) of the image.
+        dtype: float64, or float32 to keep OpenCV's float32 result as it is (the same
+            values; `MapPipeline.finish` rounds them in float32, docs/metrics.md §0).
     """
     a = np.asarray(saliency, dtype=np.float32)
     if a.ndim == 3:
@@ -81,4 +83,4 @@ def upsample(saliency, shape):
     height, width = int(shape[0]), int(shape[1])
     if a.shape != (height, width):
         a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
-    return a.astype(np.float64)
+    return a.astype(dtype, copy=False)

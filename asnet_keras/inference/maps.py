@@ -27,7 +27,9 @@ one batch whatever the number of items, and an item that cannot be read or prepa
 yielded with its exception instead of stopping the run.
 
 Who calls what:
-- `predict_files` streams files (keys "saliency", "fixation"); evaluation streams
+- `predict_files` streams files (keys "saliency", "fixation"; saliency alone when no
+  grey map is written) with `readers` and `finish=False`, and finishes each image on a
+  writer thread; `predict_video` streams a video's frames the same way; evaluation streams
   prepared samples (keys: the output names it scores or saves, every output with
   ``--save-maps``).
 - The service prepares an upload while it is decoded, runs `forward` in the
@@ -37,8 +39,12 @@ Who calls what:
 - The float maps at the network's size: `forward([pipeline.prepare(image), ...])`, or
   `stream(items, finish=False)`; pass them (e.g. smoothed over video frames) to
   `finish(maps, image.shape[:2])` for the uint8 maps at the image size.
-- What is made of a map (masks, cut-outs, crops) starts from the uint8 map at the
-  image size under "saliency", drawn on `pipeline.as_rgb(image)`.
+- What is made of a map (masks, cut-outs, backgrounds, crops;
+  `asnet_keras.inference.outputs`) starts from the uint8 map at the image size under
+  "saliency", drawn on `pipeline.as_rgb(image)`.
+- Big folders and videos: `stream(items, readers=n, finish=False)` reads and prepares
+  on n threads while the model runs, and the caller finishes and writes each image on
+  writer threads (`asnet_keras.inference.overlap`, docs/outputs.md §5).
 
 Example:
     >>> import asnet_keras as ak
@@ -55,12 +61,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from asnet_keras.inference import released_processing
+from asnet_keras.inference import overlap, released_processing
 from asnet_keras.inference.images import DEFAULT_INPUT_SIZE, resize_to_input, upsample
 from asnet_keras.io import DEFAULT_MAX_PIXELS, read_image
 from asnet_keras.metrics import to_uint8
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
 from asnet_keras.io import released_reading
+from asnet_keras.parameters import check_int
 
 # "default": our pipeline (bilinear upsampling, uint8 rounding); "released": the authors'
 # main.py pre- and post-processing, for a model converted from their ASNet.h5.
@@ -213,7 +220,8 @@ class MapPipeline:
         if self._processing:
             postprocess = self._processing.released_postprocess
             return {key: postprocess(a, (height, width)) for key, a in maps.items()}
-        return {key: to_uint8(upsample(a, (height, width))) for key, a in maps.items()}
+        return {key: to_uint8(upsample(a, (height, width), np.float32))
+                for key, a in maps.items()}
 
     def maps(self, images):
         """Decoded images → for each, dict key → uint8 (H, W) map at its own size.
@@ -225,8 +233,9 @@ class MapPipeline:
         raw = self.forward([self.prepare(image) for image in images])
         return [self.finish(maps, np.shape(image)[:2]) for maps, image in zip(raw, images)]
 
-    def stream(self, items, read=None, batch_size=8, finish=True):
-        """The maps of any number of items, in order, memory bounded by one batch.
+    def stream(self, items, read=None, batch_size=8, finish=True, readers=0, ahead=None):
+        """The maps of any number of items, in order, memory bounded by one batch (and
+        `ahead` images read in advance).
 
         Args:
             items: iterable of anything `read` accepts (paths, `PreparedSample`s, …).
@@ -237,6 +246,11 @@ class MapPipeline:
                 failed item, so the images keep their order).
             finish: False yields the float network-size maps (`forward`'s) instead of
                 the uint8 maps at the image size.
+            readers: 0 reads and prepares each item in the caller's thread; n ≥ 1 does it
+                on n threads while the model runs (`overlap.ordered_map`: `items` is
+                iterated by one feeder thread, in order), at most `ahead` items
+                (default 2 × batch_size + readers) read before the batch that needs them
+                (docs/outputs.md §5).
 
         Yields:
             `(item, image, maps)` with the decoded image and its maps (uint8 (H, W) at
@@ -246,10 +260,22 @@ class MapPipeline:
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r}: pass a whole number ≥ 1")
-        return self._stream(items, read or self.read, int(batch_size), finish)
+        readers = check_int("readers", readers, 0, overlap.MAX_WORKERS)
+        read = read or self.read
 
-    def _stream(self, items, read, batch_size, finish):
-        """`stream`'s generator (arguments checked)."""
+        def load(item):
+            image = read(item)
+            return image, self.prepare(image)
+
+        if readers:
+            ahead = 2 * int(batch_size) + readers if ahead is None else ahead
+            loaded = overlap.ordered_map(load, items, readers, ahead)
+        else:
+            loaded = (_call(load, item) for item in items)
+        return self._stream(loaded, int(batch_size), finish)
+
+    def _stream(self, loaded, batch_size, finish):
+        """`stream`'s generator over `(item, (image, prepared), error)` triples."""
         batch = []
 
         def flush():
@@ -258,19 +284,19 @@ class MapPipeline:
                 yield item, image, self.finish(maps, np.shape(image)[:2]) if finish else maps
             batch.clear()
 
-        for item in items:
-            try:
-                image = read(item)
-                prepared = self.prepare(image)
-            except Exception as err:  # reported by the caller, by name
-                yield from flush() if batch else ()
-                yield item, err, None
-                continue
-            batch.append((item, image, prepared))
-            if len(batch) == batch_size:
+        try:
+            for item, result, err in loaded:
+                if err is not None:  # reported by the caller, by name
+                    yield from flush() if batch else ()
+                    yield item, err, None
+                    continue
+                batch.append((item, *result))
+                if len(batch) == batch_size:
+                    yield from flush()
+            if batch:
                 yield from flush()
-        if batch:
-            yield from flush()
+        finally:
+            loaded.close()  # stops the reader threads when the caller stops early
 
     def warm_up(self, batch_sizes=(1, 2)):
         """Trace the forward pass for a few batch sizes so that the first real batches
@@ -279,6 +305,14 @@ class MapPipeline:
         blank = np.zeros((self.input_size, self.input_size, 3), np.float32)
         for n in batch_sizes:
             self.forward([blank] * int(n))
+
+
+def _call(load, item):
+    """`(item, load(item), None)`, or `(item, None, the exception it raised)`."""
+    try:
+        return item, load(item), None
+    except Exception as err:  # reported by the caller, by name
+        return item, None, err
 
 
 def predict_maps(model, images, outputs=None, *, input_size=None, postprocess="default"):

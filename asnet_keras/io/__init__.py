@@ -10,6 +10,8 @@ loading either (tested). Each contract has its home here:
               `read_image`, the package's image reader (its names load on first use)
     released_reading  an image read as the authors' main.py read it (`--postprocess
               released`: grey files stay 2-D; docs/released_pipeline.md §1–§3)
+    encoding  the one encoder: RGB, RGBA or grey uint8 → PNG/JPEG bytes or a file
+              written atomically (its names load on first use)
     atomic_files  outputs written completely or not at all (full disk included)
     errors    why an image is refused (415 / 413 / 422 in the service)
 
@@ -49,11 +51,16 @@ _DECODING = ("BYTES_PER_PIXEL", "DECODER_MAX_PIXELS", "DEFAULT_MAX_PIXELS",
              "read_file", "read_image", "to_8bit")
 
 
+_ENCODING = ("JPEG_QUALITY", "encode_image", "write_image")
+
+
 def __getattr__(name):
     if name in _DECODING:
         return getattr(importlib.import_module("asnet_keras.io.decoding"), name)
+    if name in _ENCODING:
+        return getattr(importlib.import_module("asnet_keras.io.encoding"), name)
     raise AttributeError(f"module 'asnet_keras.io' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_DECODING))
+    return sorted(list(globals()) + list(_DECODING) + list(_ENCODING))

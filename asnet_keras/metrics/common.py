@@ -26,13 +26,38 @@ def to_uint8(pred):
                 f"({a.dtype}); convert it to uint8 yourself"
             )
         return a.astype(np.uint8)
+    if a.dtype == np.float32:
+        _check_float_map(a)
+        return _float32_to_uint8(a)
     a = a.astype(np.float64)
+    _check_float_map(a)
+    return np.rint(255.0 * np.clip(a, 0.0, 1.0)).astype(np.uint8)
+
+
+def _check_float_map(a):
     if a.size and a.max() > MAX_FLOAT_PREDICTION:
         raise ValueError(
             f"a float prediction must be a map in [0, 1] (max {a.max():.4g} given); it looks "
             "like a 0-255 map: pass it as uint8, or divide it by 255"
         )
-    return np.rint(255.0 * np.clip(a, 0.0, 1.0)).astype(np.uint8)
+
+
+# Within this distance of a half-integer the float32 product 255 · c may round otherwise
+# than the exact one (off by ≤ 2⁻¹⁷ below 256), docs/metrics.md §0.
+_NEAR_HALF = 0.5 - 2.0 ** -16
+
+
+def _float32_to_uint8(a):
+    """`round(255 · clip(p, 0, 1))` of a float32 map, in float32, equal to the float64
+    formula (docs/metrics.md §0): half the memory traffic, for maps at photo size."""
+    product = np.clip(a, np.float32(0), np.float32(1))
+    product *= np.float32(255)
+    rounded = np.rint(product)
+    distance = np.abs(np.subtract(product, rounded, out=product), out=product)
+    near = distance >= _NEAR_HALF
+    if near.any():
+        rounded[near] = np.rint(255.0 * np.clip(a[near].astype(np.float64), 0.0, 1.0))
+    return rounded.astype(np.uint8)
 
 
 def nan_summary(values):

@@ -3,7 +3,8 @@
     GET  /          the page (static/index.html): drop an image, see its maps and crop
     GET  /health    {"status": "ok", ...} once the model is loaded
     GET  /info      model options, input size, backend, device, versions, limits
-    POST /predict   an image → its saliency (or fixation) map as PNG, or both as JSON
+    POST /predict   an image → its saliency (or fixation) map as PNG, or both as JSON;
+                    ?output=mask|cutout|background|overlay: that output as PNG
     POST /crop      an image → the crop box keeping the most saliency for an aspect ratio
 
 Uploads: multipart/form-data with the file in the field `image` (what the page and
@@ -37,6 +38,7 @@ from asnet_keras.extras import requires
 from asnet_keras.inference import cropping
 from asnet_keras.inference.loading import read_run_config
 from asnet_keras.inference.maps import MapPipeline, output_names
+from asnet_keras.inference.outputs import OutputKind, render_png
 from asnet_keras.io import check_max_pixels
 from asnet_keras.io.released_reading import decode_released
 from asnet_keras.model.options import ASNetOptions
@@ -352,12 +354,22 @@ def create_app(model, *, weights=None, input_size=None, postprocess="default",
         `?crop=16:9,1:1` also the crop boxes (`scale` as in /crop); with
         `include_image=true` also the image as the service decoded it (`image`: PNG up to
         4 megapixels, JPEG quality 95 above), which is what the maps align with (no EXIF
-        rotation), for a client to draw them on.
+        rotation), for a client to draw them on. `output` other than map answers that
+        output of the `map` as PNG: mask, cutout (RGBA), background (white), overlay
+        (docs/outputs.md §1).
         """
-        as_json = _wants_json(request, query.format)
+        output = query.output
+        as_json = _wants_json(request, query.format) and output is OutputKind.map
+        if output is not OutputKind.map and query.format == "json":
+            raise UploadError(422, f"output={output.value} answers a PNG: drop format=json")
         kind = service.check_map(query.map)
         aspects, scale, include_image = query.aspects, query.scale, query.include_image
         image, maps, info = await service.maps_for(request)
+        if output is not OutputKind.map:
+            body = await run_in_threadpool(render_png, output.value, image, maps[kind])
+            return Response(body, media_type="image/png", headers={
+                **_timing_headers(image, info), "X-Map": kind, "X-Output": output.value,
+                "Content-Disposition": f'inline; filename="{output.value}.png"'})
         if not as_json:
             body = await run_in_threadpool(_png, maps[kind])
             return Response(body, media_type="image/png", headers={

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from asnet_keras.inference import cropping
 from asnet_keras.inference.maps import MAP_KINDS
+from asnet_keras.inference.outputs import OutputKind
 
 MAX_ASPECTS = 16  # aspect ratios one request may ask for
 
@@ -71,6 +72,10 @@ class PredictQuery(_MapQuery):
         description="png: the map named by `map` as a grey PNG; json: every map with its "
                     "statistics; default: from the Accept header, else png")] = None
     crop: Aspects | None = None
+    output: Annotated[OutputKind, BeforeValidator(_lower), Field(
+        description="map: the maps (as format says); mask, cutout (RGBA), background or "
+                    "overlay: that output of the map named by `map`, as PNG "
+                    "(docs/outputs.md §1)")] = OutputKind.map
 
     @property
     def aspects(self):

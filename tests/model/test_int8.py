@@ -316,5 +316,5 @@ def test_the_cpu_rewrites_remove_gate_splits_and_tiles_and_change_no_output(tmp_
     assert kinds[True]["Interpolate"] == 5
     # Each of the 6 layers: 4 input convolutions + 2 steps × 4 state convolutions.
     assert kinds[True]["Convolution"] - kinds[False]["Convolution"] == 6 * (12 - 3)
-    for before, after in zip(*outputs.values()):
+    for before, after in zip(*outputs.values(), strict=True):
         assert np.abs(after - before).max() <= 1e-6

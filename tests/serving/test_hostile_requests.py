@@ -78,15 +78,15 @@ def parameter_cases(openapi):
 
 def test_every_parameter_of_every_endpoint_refuses_hostile_values_with_422(app, client):
     cases = parameter_cases(app.openapi())
-    # /predict: map, scale, include_image, format, crop; /crop: map, scale, include_image,
-    # aspect, format. 10 parameters × 17 values. A new parameter changes this count:
-    # it is tested without being listed here, and this line says it was seen.
+    # /predict: map, scale, include_image, format, crop, output; /crop: map, scale,
+    # include_image, aspect, format. 11 parameters × 17 values. A new parameter changes
+    # this count: it is tested without being listed here, and this line says it was seen.
     named = sorted({(path, name) for _, path, name, _, _ in cases})
     assert named == [("/crop", n) for n in ("aspect", "format", "include_image", "map",
                                             "scale")] + \
                     [("/predict", n) for n in ("crop", "format", "include_image", "map",
-                                               "scale")]
-    assert len(cases) == 10 * len(HOSTILE_VALUES) == 170
+                                               "output", "scale")]
+    assert len(cases) == 11 * len(HOSTILE_VALUES) == 187
     failures = []
     for method, path, name, value, others in cases:
         response = client.request(method.upper(), path, params={**others, name: value},

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from asnet_keras.inference import cropping
-from asnet_keras.inference.prediction import overlay
+from asnet_keras.inference.outputs import overlay
 
 PAGE_JS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "asnet_keras", "serving", "static", "page.js")

@@ -1,7 +1,8 @@
 // The page of the ASNet service: upload an image, show its maps, overlay and crop.
 // Plain browser JavaScript, no build step; its arithmetic and text are in page.js. It calls POST /predict?format=json once per
 // image (maps, statistics, the crop boxes of the preset aspect ratios, and the image as
-// the service decoded it), and POST /crop only for an aspect ratio typed by hand.
+// the service decoded it), POST /crop only for an aspect ratio typed by hand, and
+// POST /predict?output=mask|cutout|background when one of those is downloaded.
 // The image shown is the service's decoded copy, not the file: browsers apply a JPEG's
 // EXIF rotation, the model does not, and the maps must line up with what is shown. body[data-state] is "idle",
 // "working", "done" or "error" (the browser test waits on it).
@@ -175,6 +176,28 @@
     }
   }
 
+  // ----------------------------------------------------------------- outputs
+  // mask, cut-out, background: made by the service (POST /predict?output=...), one
+  // request per click, saved as <stem>-<output>.png.
+  async function downloadOutput(kind) {
+    if (!state.file) return;
+    const form = new FormData();
+    form.append("image", state.file, state.file.name);
+    $("output-status").textContent = `Making the ${kind}…`;
+    const response = await fetch(`/predict?output=${encodeURIComponent(kind)}`,
+                                 { method: "POST", body: form });
+    if (!response.ok) throw new Error(`${response.status}: ${await errorText(response)}`);
+    const url = URL.createObjectURL(await response.blob());
+    state.blobUrls.push(url);
+    const anchor = document.createElement("a");
+    anchor.href = url;
+    anchor.download = `${state.stem}-${kind}.png`;
+    document.body.appendChild(anchor);
+    anchor.click();
+    anchor.remove();
+    $("output-status").textContent = `${kind} saved as ${anchor.download}.`;
+  }
+
   // ----------------------------------------------------------------- upload
   function fillStats(result) {
     const body = $("stats").querySelector("tbody");
@@ -275,4 +298,8 @@
     else changeCrop();
   });
   $("aspect-custom").addEventListener("change", changeCrop);
+  document.querySelectorAll("button[data-output]").forEach((button) => {
+    button.addEventListener("click", () => downloadOutput(button.dataset.output)
+      .catch((err) => { $("output-status").textContent = err.message; }));
+  });
 })();

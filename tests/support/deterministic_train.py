@@ -12,6 +12,9 @@ change no value:
 - every training step the loop runs writes `{"pid", "kind": "step", "iteration", "lr"}`:
   the optimizer's step count and the learning rate it applies in that step.
 
+With `ASNET_TEST_HOLD_AFTER_BACKUP` set, the run holds after one backup for the test's
+SIGKILL (`tests/support/hold_after_backup.py`).
+
 Lines are appended to the file named by the environment variable `ASNET_TEST_STEP_LOG` (one
 `os.write` each, so the data threads and the loop do not interleave within a line).
 """
@@ -20,6 +23,8 @@ import hashlib
 import json
 import os
 import sys
+
+from tests.support import hold_after_backup
 
 STEP_LOG = "ASNET_TEST_STEP_LOG"
 
@@ -86,6 +91,7 @@ def main():
 
     _observe_batches(tf, pipeline)
     _observe_steps(loop)
+    hold_after_backup.install()  # ASNET_TEST_HOLD_AFTER_BACKUP, if set
     from asnet_keras.commands import main as asnet
 
     sys.exit(asnet(["train", *sys.argv[1:]]))

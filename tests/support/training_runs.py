@@ -1,5 +1,5 @@
 """The training command the training tests run, its environment, and the `kill -9` harness
-(start a run, SIGKILL it once a given backup exists)."""
+(start a run that holds still after the backup of a given step, SIGKILL it there)."""
 
 import os
 import signal
@@ -8,11 +8,13 @@ import sys
 import time
 
 from asnet_keras.names import SYNTHETIC_DATASETS
+from tests.support.hold_after_backup import HOLD
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYNTHETIC = ",".join(SYNTHETIC_DATASETS)
 STEPS = 3  # steps per epoch
-TRAIN_COMMAND = ("asnet_keras", "train")  # python -m asnet_keras train = asnet train
+# asnet train, able to hold after a backup (tests/support/hold_after_backup.py)
+TRAIN_COMMAND = ("tests.support.hold_after_backup",)
 # The same command with deterministic ops and a record of each step (resume tests).
 DETERMINISTIC_COMMAND = ("tests.support.deterministic_train",)
 
@@ -42,15 +44,26 @@ def backup_of_step(out, step):
     return os.path.join(out, "backup", f"ckpt-{step}.index")
 
 
-def kill_when_exists(process, path, timeout=400):
-    """SIGKILL `process` as soon as `path` exists; returns the process's output.
+def held_after_backup(out, step):
+    """Environment entries that make a run into `out` hold after the backup of training
+    step `step`, and the marker file it creates then (tests/support/hold_after_backup.py)."""
+    marker = os.path.join(os.path.dirname(os.path.abspath(out)),
+                          f"{os.path.basename(out)}.held-{step}")
+    return {HOLD: f"{step}:{marker}"}, marker
 
-    Fails (with the output) if the process ends first or `path` takes over `timeout` s.
+
+def kill_when_held(process, marker, timeout=400):
+    """SIGKILL `process` once it holds after a backup (its `marker` exists); returns the
+    process's output.
+
+    Fails (with the output) if the process ends first or takes over `timeout` s.
     """
     deadline = time.time() + timeout
-    while not os.path.exists(path):
+    while not os.path.exists(marker):
         assert process.poll() is None, process.communicate()[0]
-        assert time.time() < deadline, f"{path} not written within {timeout} s"
+        assert time.time() < deadline, f"{marker} not written within {timeout} s"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
-    return process.communicate()[0]
+    output = process.communicate()[0]
+    assert process.returncode == -signal.SIGKILL, output
+    return output

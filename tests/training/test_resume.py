@@ -27,9 +27,10 @@ from tests.support.training_runs import (
     REPO,
     STEPS,
     backup_of_step,
+    held_after_backup,
     command,
     environment,
-    kill_when_exists,
+    kill_when_held,
     start,
 )
 
@@ -67,10 +68,12 @@ def runs(request, prepared, tmp_path_factory):
     def env(name):
         return environment(**{STEP_LOG: logs[name]})
 
+    hold, marker = held_after_backup(outs["resumed"], STEPS + 1)
     whole = start(run_command("whole"), env("whole"))
-    first = start(run_command("resumed"), env("resumed"))
+    first = start(run_command("resumed"), dict(env("resumed"), **hold))
     try:
-        killed = kill_when_exists(first, backup_of_step(outs["resumed"], STEPS + 1))
+        killed = kill_when_held(first, marker)
+        assert os.path.exists(backup_of_step(outs["resumed"], STEPS + 1))
         second = subprocess.run(run_command("resumed"), cwd=REPO, env=env("resumed"),
                                 capture_output=True, text=True, timeout=600)
         whole_output = whole.communicate(timeout=600)[0]

@@ -27,20 +27,23 @@ from tests.support.training_runs import (  # noqa: E402
     STEPS,
     SYNTHETIC,
     backup_of_step,
+    held_after_backup,
     command,
     environment,
-    kill_when_exists,
+    kill_when_held,
     start,
 )
 
 
 @pytest.fixture(scope="module")
 def killed_and_resumed(tmp_path_factory):
-    """Run, SIGKILL once the backup of a step in epoch 2 exists, run the same again."""
+    """Run, SIGKILL once the backup of the first step of epoch 2 is written (the run holds
+there: tests/support/hold_after_backup.py), run the same again."""
     base = tmp_path_factory.mktemp("train")
     root, out = str(base / "prepared"), str(base / "run")
     make_synthetic(root, n=8, size=48)
-    first = start(command(root, out))
+    hold, marker = held_after_backup(out, STEPS + 1)
+    first = start(command(root, out), environment(**hold))
     lock = os.path.join(out, "train.lock")
     while not (os.path.exists(lock) and os.path.getsize(lock)):
         assert first.poll() is None, first.communicate()[0]
@@ -48,7 +51,8 @@ def killed_and_resumed(tmp_path_factory):
     concurrent = subprocess.run(command(root, out), cwd=REPO, env=environment(),
                                 capture_output=True, text=True, timeout=120)
     assert first.poll() is None, "the first run ended before the concurrent one was tried"
-    first_output = kill_when_exists(first, backup_of_step(out, STEPS + 1))
+    first_output = kill_when_held(first, marker)
+    assert os.path.exists(backup_of_step(out, STEPS + 1))
     with open(os.path.join(out, "history.csv")) as f:
         history_before = list(csv.DictReader(f))
     events_before = sorted(glob.glob(os.path.join(out, "logs", "train", "events.*")))

@@ -14,8 +14,17 @@ an explanation worth citing belongs in docs/.
 Files scanned: `git ls-files` when the tree is a git checkout, otherwise every file under
 the root except virtual environments, caches and VCS folders. Files that are not UTF-8
 text are skipped.
+
+Also, every repository path (`asnet_keras/…`, `tests/…`, `benchmarks/…`, …) and every
+dotted name `asnet_keras.…` written in the README, the other READMEs and `docs/` exists:
+the path as a file or folder, the name as a module, a name that module defines (a
+function, class, constant, import, or a name of its lazy table) or a member of a class it
+defines, or a string the package itself uses (a metadata key). Paths with placeholders
+(`<dataset>`, `*`, `…`) and files users make under `weights/` are not checked. The names
+are read from the source (`ast`), so the check imports nothing.
 """
 
+import ast
 import os
 import re
 import subprocess
@@ -110,6 +119,124 @@ def find_problems(root):
     return problems
 
 
+# ------------------------------------------------------- paths and dotted names in prose
+
+TOP_FOLDERS = ("asnet_keras", "data_prep", "tests", "benchmarks", "tools", "notebooks", "docs",
+               "weights", "requirements", ".ci")
+REPO_PATH = re.compile(r"(?<![\w./-])(?:" + "|".join(map(re.escape, TOP_FOLDERS))
+                       + r")/[\w./*{}<>…-]*")
+DOTTED = re.compile(r"(?<![\w./-])asnet_keras(?:\.\w+)+")
+PLACEHOLDER = re.compile(r"[*{}<>…]")
+USER_FILES = "weights/"  # git-ignored: what users put there (weights/README.md)
+PROSE = ("README.md", "data_prep/README.md", "notebooks/README.md", "weights/README.md")
+
+
+def _module_path(root, parts):
+    """The file (or namespace folder) of the module `parts`, or None."""
+    base = Path(root).joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return base if base.is_dir() else None
+
+
+def _names(target):
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def defined_names(path):
+    """(names a module defines, {class: its members}), read from its source."""
+    if path.is_dir():
+        return {p.stem for p in path.iterdir() if p.suffix == ".py" or p.is_dir()}, {}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lazy = any(isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in tree.body)
+    names, classes = set(), {}
+    for node in tree.body:
+        for inner in ast.walk(node):
+            if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                names |= {(a.asname or a.name).split(".")[0] for a in inner.names}
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        if isinstance(node, ast.ClassDef):
+            members = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+                       and isinstance(n.value, ast.Name) and n.value.id == "self"}
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    members.add(item.name)
+                elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+                    for target in getattr(item, "targets", [getattr(item, "target", None)]):
+                        members |= _names(target)
+            classes[node.name] = members
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in getattr(node, "targets", [getattr(node, "target", None)]):
+                names |= _names(target)
+            if lazy and node.value is not None:  # the names a lazy `__getattr__` serves
+                names |= {n.value for n in ast.walk(node.value)
+                          if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(inner.name)
+                elif isinstance(inner, ast.Assign):
+                    for target in inner.targets:
+                        names |= _names(target)
+    return names, classes
+
+
+def package_strings(root):
+    """Dotted `asnet_keras.…` strings the package's code uses (metadata keys, …)."""
+    found = set()
+    for path in Path(root, "asnet_keras").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and DOTTED.fullmatch(node.value):
+                found.add(node.value)
+    return found
+
+
+def dotted_name_exists(root, name, known_strings=frozenset()):
+    """Whether `asnet_keras.x.y` names a module, something a module defines, or a member
+    of a class a module defines (module docstring)."""
+    if name in known_strings:
+        return True
+    parts = name.split(".")
+    for k in range(len(parts), 0, -1):
+        module = _module_path(root, parts[:k])
+        if module is None:
+            continue
+        rest = parts[k:]
+        if not rest:
+            return True
+        names, classes = defined_names(module)
+        if rest[0] not in names:
+            return False
+        return len(rest) == 1 or rest[0] not in classes or rest[1] in classes[rest[0]]
+    return False
+
+
+def missing_references(root, files=None):
+    """Every repository path and `asnet_keras.…` name in the prose files that does not
+    exist, as "path:line: name does not exist"."""
+    root = Path(root)
+    files = files or [*PROSE, *(f"docs/{p.name}" for p in sorted((root / "docs").glob("*.md")))]
+    strings, problems = package_strings(root), []
+    for rel in files:
+        text = read_text(root / rel)
+        if text is None:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in REPO_PATH.finditer(line):
+                path = match.group(0).rstrip(".,;:")
+                if PLACEHOLDER.search(path) or path.startswith(USER_FILES) and path != USER_FILES:
+                    continue
+                if not (root / path).exists():
+                    problems.append(f"{rel}:{number}: {path} does not exist")
+            for match in DOTTED.finditer(line):
+                if not dotted_name_exists(root, match.group(0), strings):
+                    problems.append(f"{rel}:{number}: {match.group(0)} does not exist")
+    return problems
+
+
 # ------------------------------------------------------------------ the checker itself
 
 
@@ -172,3 +299,37 @@ def test_every_docs_citation_resolves_and_nothing_cites_outside_notes():
         f"{len(problems)} citation problem(s); cite `docs/<note>.md §<id>` where the note "
         "has a heading '§<id> <title>' (docs/README.md):\n" + "\n".join(problems)
     )
+
+
+def test_reference_checker_on_a_small_tree(tmp_path):
+    _write(tmp_path, "asnet_keras/__init__.py",
+           "import importlib\n_LAZY = {'read_image': 'asnet_keras.io'}\n"
+           "def __getattr__(name):\n    return name\n")
+    _write(tmp_path, "asnet_keras/io/__init__.py", "")
+    _write(tmp_path, "asnet_keras/io/files.py",
+           "KEY = 'asnet_keras.options'\nclass Reader:\n    LIMIT = 1\n"
+           "    def __init__(self):\n        self.path = 0\n    def read(self):\n"
+           "        pass\ndef helper():\n    pass\n")
+    _write(tmp_path, "tests/support/helpers.py", "")
+    _write(tmp_path, "README.md",
+           "`asnet_keras/io/files.py`, `tests/support/`, `asnet_keras/io/files.py:3`,\n"
+           "`asnet_keras.io.files.helper`, `asnet_keras.io.files.Reader.read`,\n"
+           "`asnet_keras.io.files.Reader.path`, `asnet_keras.read_image`, metadata\n"
+           "`asnet_keras.options`, `weights/asnet.keras`, `tests/<name>.py`.\n"
+           "Gone: `asnet_keras/model.py`, `tests/helpers.py`, `asnet_keras.io.files.nope`,\n"
+           "`asnet_keras.io.files.Reader.nope`, `asnet_keras.io.gone`, `asnet_keras.train`.\n")
+    assert missing_references(tmp_path, ["README.md"]) == [
+        "README.md:5: asnet_keras/model.py does not exist",
+        "README.md:5: tests/helpers.py does not exist",
+        "README.md:5: asnet_keras.io.files.nope does not exist",
+        "README.md:6: asnet_keras.io.files.Reader.nope does not exist",
+        "README.md:6: asnet_keras.io.gone does not exist",
+        "README.md:6: asnet_keras.train does not exist",
+    ]
+
+
+def test_every_path_and_dotted_name_in_the_readmes_and_docs_exists():
+    problems = missing_references(REPO)
+    assert not problems, (
+        f"{len(problems)} reference(s) to something that does not exist; fix the text or "
+        "the name:\n" + "\n".join(problems))

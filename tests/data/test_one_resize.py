@@ -15,6 +15,7 @@ import tensorflow as tf
 from asnet_keras.data import pipeline
 from asnet_keras.inference import prediction
 from asnet_keras.names import FINAL_OUTPUT
+from tests.support import reference_resize
 
 # file name → (height, width[, channels]) of the image written
 CASES = {
@@ -90,3 +91,15 @@ def test_grey_and_alpha_files_reach_the_network_as_three_equal_or_colour_channel
     bgra = cv2.imread(files["alpha.png"], cv2.IMREAD_UNCHANGED)
     expected = pipeline.input_pixels(bgra[..., 2::-1], 32).numpy()
     np.testing.assert_array_equal(_training_pixels(files["alpha.png"], 32), expected)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_input_resize_is_the_documented_antialiased_bilinear(files, size):
+    """`input_pixels` against the formula written out in numpy (tests/support/
+    reference_resize.py): within float32 round-off of sums of values up to 255
+    (8 ulps at 255 = 2^-20 · 255 · 8 ≈ 2e-3), for shrinking, enlarging and square images."""
+    for name in ("colour.jpg", "wide.jpg", "square.jpg", "tall.png", "grey.png"):
+        image = cv2.imread(files[name], cv2.IMREAD_COLOR)[:, :, ::-1]
+        np.testing.assert_allclose(pipeline.input_pixels(image, size).numpy(),
+                                   reference_resize.model_input(image, size), rtol=0,
+                                   atol=255 * 2.0**-20 * 8, err_msg=f"{name} at {size} px")

@@ -1,5 +1,6 @@
 """`asnet evaluate`: a model and a folder of maps scored end to end on a tiny
-synthetic prepared set, checked against direct calls of the metric evaluators."""
+synthetic prepared set, checked against scores computed independently of the package
+(the MIT loops and PySODMetrics on the maps read back from disk)."""
 
 import json
 import os
@@ -12,13 +13,9 @@ from asnet_keras.data import layout as prepared
 from asnet_keras.commands import evaluate as evaluate_cli
 from asnet_keras.evaluation import api as evaluate
 from asnet_keras.inference import images as inference
-from asnet_keras.metrics import (
-    FixationEvaluator,
-    SalientObjectEvaluator,
-    other_fixations_map,
-    to_uint8,
-)
 from asnet_keras.names import SYNTHETIC_DATASETS, SYNTHETIC_TEST_DATASET
+from tests.support import reference_metrics as reference
+from tests.support import reference_resize
 
 DATASET = SYNTHETIC_TEST_DATASET
 TRAINED_ON = list(SYNTHETIC_DATASETS)
@@ -60,27 +57,54 @@ def evaluated(data_root, run_dir, tmp_path_factory):
     return out, results
 
 
-def _direct_scores(data_root, maps_dir):
-    """Every metric of the test split computed by hand from saved maps."""
-    fix = {k: FixationEvaluator(n_splits=N_SPLITS, seed=0) for k in ("fixation", "fixation_conv4")}
-    sod = {k: SalientObjectEvaluator() for k in ("saliency_conv1", "saliency_conv5")}
-    table = prepared.load_fixations(data_root, DATASET, "test")
-    ids = [str(i) for i in table["ids"]]
-    shapes = np.stack([table["height"], table["width"]], 1)
-    for sample in prepared.samples(data_root, DATASET, "test"):
-        j = ids.index(sample.id)
-        other = other_fixations_map(j, table["image_index"], table["y"], table["x"], shapes,
-                                    n_other=10, seed=[0, j])
-        fixpts = cv2.imread(sample.fixpts, cv2.IMREAD_GRAYSCALE)
-        density = cv2.imread(sample.fixmap, cv2.IMREAD_GRAYSCALE) / 255.0
-        mask = cv2.imread(sample.mask, cv2.IMREAD_GRAYSCALE)
-        for key, ev in fix.items():
-            pred = cv2.imread(os.path.join(maps_dir, key, sample.id + ".png"), cv2.IMREAD_GRAYSCALE)
-            ev.step(pred, fixpts, density=density, other_fixations=other)
-        for key, ev in sod.items():
-            pred = cv2.imread(os.path.join(maps_dir, key, sample.id + ".png"), cv2.IMREAD_GRAYSCALE)
-            ev.step(pred, mask)
-    return {k: ev.get_results() for k, ev in fix.items()}, {k: ev.get_results() for k, ev in sod.items()}
+def _independent_scores(data_root, maps_dir):
+    """Every score of the test split worked out without `asnet_keras.metrics` or the
+    evaluation code: the maps, fixation points, densities and masks read back from disk
+    (the prepared layout of docs/datasets.md §10) with OpenCV, the fixation metrics as the
+    MIT loops of tests/support/reference_metrics.py, the salient-object ones from
+    PySODMetrics itself.
+
+    The random parts follow their documented seeds: image i (in list.txt order) jitters
+    AUC-Judd with (0, i, 0) and draws its sAUC splits with (0, i, 1) (FixationEvaluator);
+    its other-fixations pool is every other image's fixations, since the split has 5 other
+    images and evaluation pools up to 10 (docs/metrics.md §A.2), each fixation (y, x) of
+    an H'×W' image marking (floor(y·H/H'), floor(x·W/W')) of this H×W one.
+
+    Returns ({output: {metric: per-image list}}, {output: PySODMetrics' dataset scores},
+    {output: [PySODMetrics' scores of each image alone]}).
+    """
+    split = os.path.join(data_root, DATASET, "test")
+    with open(os.path.join(split, "list.txt"), encoding="utf-8") as f:
+        ids = f.read().split()
+    table = np.load(os.path.join(split, "fixations.npz"))
+    table_ids = table["ids"].tolist()
+    grey = lambda *parts: cv2.imread(os.path.join(*parts), cv2.IMREAD_GRAYSCALE)  # noqa: E731
+    fixation = {key: {m: [] for m in ("auc_judd", "sauc", "nss", "cc", "sim")}
+                for key in ("fixation", "fixation_conv4")}
+    pairs = {key: [] for key in ("saliency_conv1", "saliency_conv5")}
+    for i, sample_id in enumerate(ids):
+        fixated = grey(split, "fixpts", sample_id + ".png") > 0
+        density = grey(split, "fixmaps", sample_id + ".png") / 255.0
+        h, w = fixated.shape
+        j = table_ids.index(sample_id)
+        pool = np.zeros((h, w), bool)
+        for image, y, x in zip(table["image_index"], table["y"], table["x"], strict=True):
+            if image != j:
+                rows, cols = table["height"][image], table["width"][image]
+                pool[min(int(np.floor(y * h / rows)), h - 1),
+                     min(int(np.floor(x * w / cols)), w - 1)] = True
+        for key, scores in fixation.items():
+            s = grey(maps_dir, key, sample_id + ".png") / 255.0
+            scores["auc_judd"].append(reference.auc_judd_loop(s, fixated, jitter_seed=(0, i, 0)))
+            scores["sauc"].append(reference.sauc_loop(s, fixated, pool, N_SPLITS, (0, i, 1)))
+            scores["nss"].append(reference.nss_direct(s, fixated))
+            scores["cc"].append(reference.cc_direct(s, density))
+            scores["sim"].append(reference.sim_direct(s, density))
+        for key, pair in pairs.items():
+            pair.append((grey(maps_dir, key, sample_id + ".png"),
+                         grey(split, "masks", sample_id + ".png")))
+    return (fixation, {key: reference.pysod_reference(p) for key, p in pairs.items()},
+            {key: [reference.pysod_reference([one]) for one in p] for key, p in pairs.items()})
 
 
 def test_evaluate_model_writes_json_and_markdown_per_dataset(evaluated):
@@ -110,39 +134,45 @@ def test_evaluate_model_writes_json_and_markdown_per_dataset(evaluated):
     assert any("training datasets" in w for w in both["warnings"])
 
 
-def test_evaluate_model_equals_direct_metric_calls(data_root, evaluated):
+def test_evaluate_model_equals_an_independent_computation(data_root, evaluated):
     out, results = evaluated
-    fix, sod = _direct_scores(data_root, os.path.join(out, DATASET, "maps"))
+    fixation, sod, sod_alone = _independent_scores(data_root, os.path.join(out, DATASET, "maps"))
     got = results[DATASET]
-    for key in fix:
-        for metric in FixationEvaluator.METRICS:
-            assert got["fixation"][key]["per_image"][metric] == pytest.approx(
-                fix[key]["per_image"][metric], abs=1e-12, nan_ok=True)
-            assert got["fixation"][key][metric] == pytest.approx(fix[key][metric], abs=1e-12)
-    for key in sod:
-        for metric in ("maxF", "meanF", "maxF_PR", "MAE", "S", "maxE", "adpF", "wF"):
-            assert got["salient_object"][key][metric] == pytest.approx(sod[key][metric], abs=1e-12)
+    for key, scores in fixation.items():
+        for metric, values in scores.items():
+            assert all(np.isfinite(values)), (key, metric)  # the maps are not constant
+            assert got["fixation"][key]["per_image"][metric] == pytest.approx(values, abs=1e-12)
+            assert got["fixation"][key][metric] == pytest.approx(np.mean(values), abs=1e-12)
+    for key, expected in sod.items():
+        for metric in ("maxF", "meanF", "maxF_PR", "adpF", "MAE", "S", "maxE", "meanE", "adpE",
+                       "wF"):
+            assert got["salient_object"][key][metric] == pytest.approx(expected[metric],
+                                                                       abs=1e-12), metric
+        for metric in ("precision", "recall", "E"):
+            np.testing.assert_allclose(got["salient_object"][key]["curves"][metric],
+                                       expected[metric], rtol=0, atol=1e-12)
+        for metric in ("MAE", "S", "adpF", "adpE", "wF"):
+            assert got["salient_object"][key]["per_image"][metric] == pytest.approx(
+                [alone[metric] for alone in sod_alone[key]], abs=1e-12)
 
 
 def test_saved_maps_are_the_model_outputs_upsampled(data_root, run_dir, evaluated):
-    """The maps scored are the network outputs, bilinearly upsampled to the image size."""
+    """The maps scored are the network outputs for the antialiased 32-px input, bilinearly
+    upsampled to the image size and rounded to uint8 (inputs and maps built here with
+    OpenCV and numpy: tests/support/reference_resize.py)."""
     import keras
-    import tensorflow as tf
 
     out, _ = evaluated
     model = keras.models.load_model(os.path.join(run_dir, "best.keras"), compile=False)
     samples = prepared.samples(data_root, DATASET, "test")[:2]
-    images = [cv2.imread(s.image)[:, :, ::-1] for s in samples]
-    batch = np.stack([
-        tf.image.resize(im.astype(np.float32), (32, 32), antialias=True).numpy() for im in images
-    ])
-    predicted = model.predict_on_batch(np.clip(batch, 0, 255))
-    outputs = dict(zip(model.output_names, predicted, strict=True))
+    images = [cv2.imread(s.image)[:, :, ::-1] for s in samples]  # BGR → RGB
+    batch = np.stack([reference_resize.model_input(im, 32) for im in images]).astype(np.float32)
+    outputs = dict(zip(model.output_names, model.predict_on_batch(batch), strict=True))
     for i, (sample, image) in enumerate(zip(samples, images, strict=True)):
         h, w = image.shape[:2]
         for key in ("fixation", "saliency_conv1"):
-            expected = to_uint8(cv2.resize(outputs[key][i, ..., 0], (w, h),
-                                           interpolation=cv2.INTER_LINEAR))
+            upsampled = cv2.resize(outputs[key][i, ..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
+            expected = np.rint(255 * np.clip(upsampled, 0, 1))
             saved = cv2.imread(os.path.join(out, DATASET, "maps", key, sample.id + ".png"),
                                cv2.IMREAD_GRAYSCALE)
             assert saved.shape == (h, w)
@@ -292,10 +322,13 @@ def test_pred_dir_names_odd_maps_unrelated_files_and_missing_maps(data_root, eva
         for name in (f"{odd.id}.png", "notes.txt", "val_00000.png", samples[0].id):
             assert name in stream, name
     assert "1 of 6 images have no map" in printed.out
-    # the odd map is still scored by the documented convention (bilinear resize, B.0)
-    sod = SalientObjectEvaluator()
+    # the odd map is still scored by the documented convention: resized to its mask's size
+    # bilinearly on the uint8 map (docs/metrics.md §B.0), then as PySODMetrics scores it
+    pairs = []
     for sample in samples[1:]:
-        sod.step(maps[sample.id], cv2.imread(sample.mask, cv2.IMREAD_GRAYSCALE))
-    expected = sod.get_results()
+        mask = cv2.imread(sample.mask, cv2.IMREAD_GRAYSCALE)
+        pred = cv2.resize(maps[sample.id], mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        pairs.append((pred, mask))
+    expected = reference.pysod_reference(pairs)
     assert saved["salient_object"]["maps"]["MAE"] == pytest.approx(expected["MAE"], abs=1e-12)
     assert saved["salient_object"]["maps"]["maxF"] == pytest.approx(expected["maxF"], abs=1e-12)

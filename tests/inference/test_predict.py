@@ -9,8 +9,8 @@ import pytest
 
 from asnet_keras import io as image_io
 from asnet_keras.commands import predict
-from asnet_keras.inference import images as inference
 from asnet_keras.inference import prediction
+from tests.support import reference_resize
 
 
 @pytest.fixture()
@@ -60,18 +60,25 @@ def test_predict_writes_maps_at_image_size_and_reports_corrupt_file(model_path, 
     assert not (out / "saliency" / "broken.png").exists()
 
 
-def test_predict_maps_equal_the_inference_pipeline(model_path, images, tmp_path):
+def test_predict_maps_are_the_network_on_the_resized_image_upsampled(model_path, images,
+                                                                   tmp_path):
+    """The map `predict` writes for a JPEG is the network's output for the image decoded by
+    OpenCV (BGR → RGB) and resized to the input with antialiasing, built here with numpy
+    (tests/support/reference_resize.py), bilinearly upsampled and rounded to uint8."""
     import keras
 
     folder, _ = images
     model = keras.models.load_model(model_path, compile=False)
     written, failures = prediction.predict_files(model, [str(folder / "colour.jpg")],
-                                              str(tmp_path), progress=False)
+                                                 str(tmp_path), progress=False)
     assert failures == []
-    image = image_io.read_image(folder / "colour.jpg")
-    outputs = model.predict_on_batch(inference.resize_to_input(image, 32)[None])
-    expected = np.rint(255 * np.clip(cv2.resize(outputs[-1][0, ..., 0], (45, 61)), 0, 1))
+    image = cv2.imread(str(folder / "colour.jpg"), cv2.IMREAD_COLOR)[:, :, ::-1]
+    network_input = reference_resize.model_input(image, 32).astype(np.float32)
+    outputs = model.predict_on_batch(network_input[None])
+    saliency = dict(zip(model.output_names, outputs, strict=True))["saliency_conv1"]
+    expected = np.rint(255 * np.clip(cv2.resize(saliency[0, ..., 0], (45, 61)), 0, 1))
     saved = cv2.imread(written[0][1]["saliency"], cv2.IMREAD_GRAYSCALE)
+    assert saved.shape == (61, 45)
     assert np.abs(saved.astype(int) - expected.astype(int)).max() <= 1
 
 

@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from asnet_keras.metrics import (
     shuffled_auc,
     sim,
 )
+from tests.support import reference_metrics as reference
 
 
 def fixmap(shape, *points):
@@ -151,24 +153,24 @@ def test_shuffled_auc_random_splits_average_split_areas():
 
 def test_shuffled_auc_vectorised_splits_match_per_split_mit_loop():
     # Independent reference: the MIT loop, one split at a time, with the split's own
-    # threshold range, drawing the same negatives (argsort of the same uniforms).
+    # threshold range, drawing the same negatives (tests/support/reference_metrics.py).
     rng = np.random.default_rng(3)
     s = rng.random((12, 15))
     f = (rng.random((12, 15)) < 0.05).astype(np.uint8)
     o = rng.random((12, 15)) < 0.3
-    s_n = (s - s.min()) / (s.max() - s.min())
-    pos, pool = s_n[f > 0], s_n[o]
-    k = pos.size
-    order = np.argsort(np.random.default_rng(5).random((100, pool.size)), axis=1)
-    areas = []
-    for split in range(100):
-        neg = pool[order[split, :k]]
-        top = max(pos.max(), neg.max())
-        thr = np.arange(int(np.floor(top / 0.1 + 1e-10)), -1, -1) * 0.1
-        tp = [0.0] + [np.mean(pos >= t) for t in thr] + [1.0]
-        fp = [0.0] + [np.mean(neg >= t) for t in thr] + [1.0]
-        areas.append(np.trapezoid(tp, fp))
-    assert shuffled_auc(s, f, o, seed=5) == pytest.approx(np.mean(areas), abs=1e-14)
+    assert shuffled_auc(s, f, o, seed=5) == pytest.approx(
+        reference.sauc_loop(s, f > 0, o, 100, 5), abs=1e-14)
+
+
+def test_shuffled_auc_one_fixation_against_a_large_pool_matches_the_mit_loop():
+    # k = 1 negative per split out of L = 1,599 pool pixels: each split's negative is the
+    # pool pixel of the smallest key (a partial sort must find exactly that one).
+    rng = np.random.default_rng(8)
+    s = rng.random((40, 40))
+    f = fixmap((40, 40), (20, 13))
+    o = f == 0
+    assert shuffled_auc(s, f, o, n_splits=50, seed=2) == pytest.approx(
+        reference.sauc_loop(s, f > 0, o, 50, 2), abs=1e-14)
 
 
 def test_shuffled_auc_nan_cases_and_resize():
@@ -386,21 +388,16 @@ def test_metrics_package_imports_without_keras_or_tensorflow():
 
 def test_auc_judd_matches_a_plain_mit_loop_on_a_map_with_many_ties():
     # Independent reference: the MIT loop, one threshold at a time, on an 8-level map
-    # (many ties) with jitter off.
+    # (many ties) with jitter off, and with the documented jitter (§A.1: uniform noise
+    # in [0, 1e-7) from the seed, added to the map), which orders the ties.
     rng = np.random.default_rng(11)
     s = rng.integers(0, 8, (12, 15)).astype(np.float64)
     f = (rng.random((12, 15)) < 0.15).astype(np.uint8)
-    s_n = (s - s.min()) / (s.max() - s.min())
-    th = sorted(s_n[f > 0], reverse=True)
-    k, n = len(th), s.size
-    tp, fp = [0.0], [0.0]
-    for i, t in enumerate(th, start=1):
-        above = np.count_nonzero(s_n >= t)
-        tp.append(i / k)
-        fp.append((above - i) / (n - k))
-    tp.append(1.0)
-    fp.append(1.0)
-    assert auc_judd(s, f, jitter=False) == pytest.approx(np.trapezoid(tp, fp), abs=1e-14)
+    assert auc_judd(s, f, jitter=False) == pytest.approx(reference.auc_judd_loop(s, f > 0),
+                                                         abs=1e-14)
+    jittered = reference.auc_judd_loop(s, f > 0, jitter_seed=7)
+    assert jittered != pytest.approx(reference.auc_judd_loop(s, f > 0), abs=1e-3)
+    assert auc_judd(s, f, jitter=True, seed=7) == pytest.approx(jittered, abs=1e-14)
 
 
 # ------------------------------------------------------------------ edges, by hand
@@ -436,3 +433,143 @@ def test_other_fixations_are_scaled_and_clipped_into_the_frame():
     with pytest.raises(ValueError, match=r"one entry per fixation, got shapes \(2,\), \(1,\), "
                                          r"\(1,\)"):
         other_fixations_map(0, [1, 1], [0.0], [0.0], shapes)
+
+
+def test_maps_are_read_as_documented_and_shapes_are_named():
+    from asnet_keras.metrics.fixation import as_float_map
+
+    as_read = as_float_map(np.array([[0, 51, 255]], np.uint8))  # uint8: x / 255
+    assert as_read.dtype == np.float64 and as_read.tolist() == [[0.0, 0.2, 1.0]]
+    assert as_float_map(np.array([[0.5, 3.0]], np.float32)).tolist() == [[0.5, 3.0]]  # values
+    assert as_float_map(np.array([[True, False]])).tolist() == [[1.0, 0.0]]
+    with pytest.raises(ValueError, match=r"^expected a 2-D map, got shape \(2, 2, 3\); pass "
+                                         r"one channel \(H×W\)$"):
+        nss(np.zeros((2, 2, 3)), fixmap((2, 2), (0, 0)))
+    with pytest.raises(ValueError, match=r"^expected a 2-D fixation map, got shape "
+                                         r"\(2, 2, 1\)$"):
+        auc_judd(np.eye(2), np.zeros((2, 2, 1)))
+    with pytest.raises(ValueError, match=r"^other_fixations has shape \(3, 3\) but fixations "
+                                         r"has \(2, 3\); build O in this image's frame "
+                                         r"\(other_fixations_map does\)$"):
+        shuffled_auc(np.eye(2, 3), fixmap((2, 3), (0, 0)), np.zeros((3, 3)))
+
+
+def test_undefined_results_are_nan_without_an_error_or_a_warning():
+    g = np.array([[0.0, 0.0], [1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(cc(np.zeros((0, 0)), g))  # an empty prediction
+        # 1e12 + noise below 1e-7 is still 1e12: the jitter cannot break the ties
+        assert math.isnan(auc_judd(np.full((2, 2), 1e12), fixmap((2, 2), (0, 0)), seed=0))
+        # [[0, 1]] resized to 2×1 is 0.5 everywhere (the column pair averages): constant
+        assert math.isnan(nss(np.array([[0.0, 1.0]]), fixmap((2, 1), (0, 0))))
+        # a constant map resized to 3×3 differs from constant by round-off (5.6e-17): still
+        # undefined, decided before the resize
+        assert math.isnan(sim(np.full((2, 2), 0.3), np.repeat(np.arange(3.0)[:, None], 3, 1)))
+
+
+def test_auc_judd_jitters_by_default():
+    # A constant map is undefined without jitter, a number in [0, 1] with it.
+    a = auc_judd(np.zeros((8, 8)), fixmap((8, 8), (1, 1), (5, 6)))
+    assert 0.0 <= a <= 1.0
+
+
+def test_nss_of_a_two_pixel_map_by_hand():
+    # S = [[0, 1]]: mean 0.5, std (ddof 1) = sqrt(0.25 + 0.25) = sqrt(0.5); z(1) = 0.5 / sqrt(0.5)
+    assert nss(np.array([[0.0, 1.0]]), fixmap((1, 2), (0, 1))) == pytest.approx(
+        math.sqrt(0.5), abs=1e-15)
+
+
+def test_shuffled_auc_includes_the_top_threshold_and_counts_values_on_a_threshold():
+    # S = [1, .95, .95, 0] (min 0, max 1: min-max changes nothing). Positives at 1 and .95,
+    # the pool .95 alone (L = 1 <= K = 2: deterministic). Thresholds m · 0.1 from
+    # m = floor(1 / 0.1) = 10 down to 0:
+    #   θ = 1:       TP = 1/2 (1 >= 1), FP = 0  →  (0, .5)
+    #   θ = .9 … 0:  TP = 1, FP = 1             →  (1, 1)
+    # Area: (0, .5) → (1, 1) = 1 · (.5 + 1) / 2 = .75 (without θ = 1, or counting > θ,
+    # the curve would go straight to (1, 1): .5).
+    s = np.array([[1.0, 0.95, 0.95, 0.0]])
+    assert shuffled_auc(s, fixmap((1, 4), (0, 0), (0, 1)), fixmap((1, 4), (0, 2))) == 0.75
+
+
+def test_shuffled_auc_runs_its_thresholds_down_to_zero():
+    # S = [1, 0, .5, .05, .15, 0]: positives .5 and .05, pool .15 and the 0 at the end
+    # (L = K = 2: deterministic). top = max(.5, .15) = .5, thresholds .5, .4, …, .1, 0:
+    #   θ = .5 … .2:  TP = 1/2, FP = 0    →  (0, .5)
+    #   θ = .1:       TP = 1/2, FP = 1/2  →  (.5, .5)
+    #   θ = 0:        TP = 1, FP = 1      →  (1, 1)
+    # Area: .5 · .5 + .5 · (.5 + 1) / 2 = .625. (Stopping at θ = .2 gives .75; counting
+    # negatives > θ puts (.5, 1) at θ = 0, also .75.)
+    s = np.array([[1.0, 0.0, 0.5, 0.05, 0.15, 0.0]])
+    f = fixmap((1, 6), (0, 2), (0, 3))
+    o = fixmap((1, 6), (0, 4), (0, 5))
+    assert shuffled_auc(s, f, o) == pytest.approx(0.625, abs=1e-15)
+    # The map is min-max normalised first: 0.2 + 0.5 · S gives the same thresholds' counts.
+    assert shuffled_auc(0.2 + 0.5 * s, f, o) == pytest.approx(0.625, abs=1e-15)
+
+
+def test_fixation_density_of_a_wide_map_and_of_a_single_pixel():
+    # 30×100 with one fixation at (15, 50): n = 128 (from the width), so the map is the
+    # Gaussian of test_fixation_density_is_the_mit_fourier_gaussian around that pixel.
+    g = fixation_density(fixmap((30, 100), (15, 50)))
+    s2 = 64 / math.log(2)
+    rows, cols = np.mgrid[:30, :100]
+    d2 = (rows - 15) ** 2 + (cols - 50) ** 2
+    np.testing.assert_allclose(g, math.pi * s2 / 128**2 * np.exp(-math.pi**2 * s2 * d2 / 128**2),
+                               rtol=0, atol=1e-15)
+    # 1×1: n = 1, only the DC term, whose gain is 1: the map is the fixation itself.
+    one = fixation_density(np.array([[1]]))
+    assert one.shape == (1, 1) and one[0, 0] == pytest.approx(1.0, abs=1e-15)
+    assert fixation_density(np.zeros((0, 0))).shape == (0, 0)
+
+
+def test_other_fixations_pool_ten_images_reproducibly_from_float_tables():
+    # 12 images of 4×6, image i > 0 fixated once at (i // 6, i % 6) of the same frame, so
+    # each pooled image marks one distinct pixel of image 0: 10 of the 11 by default.
+    shapes = np.tile([4.0, 6.0], (12, 1))  # a table read as floats
+    index = np.arange(1, 12, dtype=np.float64)
+    y, x = index // 6, index % 6
+    out = other_fixations_map(0, index, y, x, shapes, seed=5)
+    assert out.sum() == 10 and not out[0, 0]
+    # the seed decides which: 3 of 11 (165 choices) drawn twice alike
+    three = other_fixations_map(0, index, y, x, shapes, n_other=3, seed=5)
+    assert three.sum() == 3
+    np.testing.assert_array_equal(three, other_fixations_map(0, index, y, x, shapes, n_other=3,
+                                                             seed=5))
+
+
+def test_evaluator_defaults_and_seed_check():
+    assert FixationEvaluator().get_results()["config"] == {
+        "jitter": True, "n_splits": 100, "seed": 0, "quantize": True,
+        "resize": "matlab_imresize bicubic (docs/metrics.md §A.0)"}
+    with pytest.raises(ValueError, match=r"^seed must be a non-negative int, got -1$"):
+        FixationEvaluator(seed=-1)
+
+
+def test_evaluator_passes_its_settings_and_per_image_seeds_to_each_metric():
+    # Image i of the evaluator uses the seeds (seed, i, 0) for the jitter and (seed, i, 1)
+    # for the sAUC splits (FixationEvaluator's docstring); checked on the second image of a
+    # map with many ties, against the MIT loops.
+    rng = np.random.default_rng(4)
+    s = rng.integers(0, 4, (10, 12)).astype(np.uint8)
+    f = (rng.random((10, 12)) < 0.1).astype(np.uint8)
+    o = rng.random((10, 12)) < 0.5
+    evaluator = FixationEvaluator(n_splits=7, seed=3)
+    evaluator.step(s, f, other_fixations=o)
+    second = evaluator.step(s, f, other_fixations=o)
+    assert second["auc_judd"] == pytest.approx(
+        reference.auc_judd_loop(s / 255, f > 0, jitter_seed=(3, 1, 0)), abs=1e-14)
+    assert second["sauc"] == pytest.approx(reference.sauc_loop(s, f > 0, o, 7, (3, 1, 1)),
+                                           abs=1e-14)
+    # n_splits reaches sAUC: one split of the random-splits case above scores 0 or 1
+    s1 = np.array([[0.0, 0.85], [0.55, 0.25]])
+    one = FixationEvaluator(n_splits=1, quantize=False).step(
+        s1, fixmap((2, 2), (1, 0)), other_fixations=fixmap((2, 2), (0, 1), (1, 1)))
+    assert one["sauc"] in (0.0, 1.0)
+    # quantize=False scores the float map as given: 255 · .001 and 255 · .002 round to
+    # 0 and 1 in uint8, which would change NSS
+    fine = np.array([[0.0, 0.001], [0.002, 1.0]])
+    f2 = fixmap((2, 2), (0, 1))
+    as_given = FixationEvaluator(quantize=False).step(fine, f2)["nss"]
+    assert as_given == pytest.approx(reference.nss_direct(fine, f2 > 0), abs=1e-15)
+    assert as_given != pytest.approx(reference.nss_direct(np.array([[0, 0], [1, 255]]), f2 > 0))

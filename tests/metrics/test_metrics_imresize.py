@@ -5,6 +5,7 @@ import pytest
 
 from asnet_keras.metrics import matlab_imresize
 from asnet_keras.metrics.imresize import cubic, imresize_weights, resize_axis_order
+from tests.support import reference_metrics as reference
 
 # Bicubic taps (a = -0.5) at fractional phase 0.25, i.e. distances 1.75, 0.75, -0.25, -1.25:
 #   k(1.75) = -0.5*1.75^3 + 2.5*1.75^2 - 4*1.75 + 2 = -0.0234375
@@ -120,3 +121,41 @@ def test_channels_are_resized_independently():
 def test_rejects_one_dimensional_input():
     with pytest.raises(ValueError, match="H×W"):
         matlab_imresize(np.arange(4.0), (8,))
+
+
+def test_sizes_must_be_positive_and_one_pixel_axes_resize():
+    for n_in, n_out in ((0, 3), (3, 0)):
+        with pytest.raises(ValueError, match=rf"^imresize needs positive sizes, got {n_in} -> "
+                                             rf"{n_out}$"):
+            imresize_weights(n_in, n_out)
+    weights, indices = imresize_weights(1, 3)  # every tap reads the one pixel
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    assert set(indices.ravel().tolist()) == {0}
+    np.testing.assert_allclose(matlab_imresize(np.array([[2.0, 4.0, 6.0]]), (1, 1)), [[4.0]],
+                               rtol=0, atol=1e-14)  # the kernel is symmetric about the middle
+
+
+@pytest.mark.parametrize("shape, size", [((4, 4), (1, 1)), ((9, 7), (2, 3)), ((7, 5), (3, 2)),
+                                         ((2, 3), (3, 5)), ((4, 6), (6, 9)), ((6, 9), (13, 4))])
+def test_resize_equals_matlabs_formula_one_sample_at_a_time(shape, size):
+    # The reference sums the kernel over every tap where it is not zero (a support of
+    # 4 / scale when shrinking), so a missing or misplaced tap, or the antialiasing kernel
+    # used when enlarging by less than 2, shows.
+    x = np.random.default_rng(sum(shape) * 10 + sum(size)).random(shape)
+    np.testing.assert_allclose(matlab_imresize(x, size), reference.imresize_loop(x, size),
+                               rtol=0, atol=1e-13)
+
+
+def test_axis_order_uses_the_scale_not_the_sizes():
+    # (10, 40) → (20, 20): rows ×2, columns ×0.5, so columns first, although 20·40 > 20·10
+    assert resize_axis_order((10, 40), (20, 20)) == [1, 0]
+
+
+def test_cubic_is_float64_for_float32_and_integer_distances():
+    # k(0.1) = 1.5 · 0.001 − 2.5 · 0.01 + 1 = 0.9765 for the float32 value of 0.1 read as
+    # a double (0.100000001490116…), not computed in float32.
+    t = float(np.float32(0.1))
+    got = cubic(np.array([0.1], np.float32))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, [1.5 * t**3 - 2.5 * t**2 + 1], rtol=1e-15, atol=0)
+    assert cubic(np.array([0, 1, 2, 3])).tolist() == [1.0, 0.0, 0.0, 0.0]

@@ -6,10 +6,10 @@ import warnings
 
 import cv2
 import numpy as np
-import py_sod_metrics
 import pytest
 
 from asnet_keras.metrics import SalientObjectEvaluator, f_measure, prepare_sod_inputs
+from tests.support import reference_metrics as reference
 
 EPS = np.spacing(1)
 
@@ -179,38 +179,6 @@ def test_s_measure_nan_for_zero_area_block_is_counted():
     json.loads(json.dumps(r))
 
 
-def _library_reference(pairs):
-    """The numbers PySODMetrics itself gives for uint8 pairs (normalize=True)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fm = py_sod_metrics.Fmeasure()
-        mae, sm, em, wfm = (
-            py_sod_metrics.MAE(),
-            py_sod_metrics.Smeasure(),
-            py_sod_metrics.Emeasure(),
-            py_sod_metrics.WeightedFmeasure(),
-        )
-        for pred, gt in pairs:
-            for metric in (fm, mae, sm, em, wfm):
-                metric.step(pred, gt)
-        f = fm.get_results()
-        e = em.get_results()["em"]
-    return {
-        "maxF": f["fm"]["curve"].max(),
-        "meanF": f["fm"]["curve"].mean(),
-        "adpF": f["fm"]["adp"],
-        "MAE": mae.get_results()["mae"],
-        "S": sm.get_results()["sm"],
-        "maxE": e["curve"].max(),
-        "meanE": e["curve"].mean(),
-        "adpE": e["adp"],
-        "wF": wfm.get_results()["wfm"],
-        "precision": f["pr"]["p"][::-1],  # library order: threshold 255 first
-        "recall": f["pr"]["r"][::-1],
-        "E": e["curve"][::-1],
-    }
-
-
 def test_wrapper_agrees_with_py_sod_metrics_called_directly():
     rng = np.random.default_rng(1)
     pairs = []
@@ -224,8 +192,9 @@ def test_wrapper_agrees_with_py_sod_metrics_called_directly():
     pairs.append((pairs[1][0], np.full_like(pairs[1][1], 255)))  # full mask
     pairs.append((np.full_like(pairs[2][0], 77), pairs[2][1]))  # constant prediction
     ours = evaluate(*pairs)
-    ref = _library_reference(pairs)
-    for key in ("maxF", "meanF", "adpF", "MAE", "S", "maxE", "meanE", "adpE", "wF"):
+    ref = reference.pysod_reference(pairs)
+    for key in ("maxF", "meanF", "adpF", "maxF_PR", "MAE", "S", "maxE", "meanE", "adpE",
+                "wF"):
         assert ours[key] == pytest.approx(ref[key], abs=1e-6), key
     for key in ("precision", "recall", "E"):
         np.testing.assert_allclose(ours["curves"][key], ref[key], rtol=0, atol=1e-6)
@@ -260,3 +229,47 @@ def test_to_uint8_rules_and_unit_errors():
     # An int mask in 0/255 (e.g. from np.where) is read as grey levels, not as [0, 1].
     _, m = prepare_sod_inputs(P4, np.where(GT4 > 0, 255, 0))
     np.testing.assert_array_equal(m, GT4 > 128)
+
+
+def test_inputs_are_checked_and_named():
+    with pytest.raises(ValueError, match=r"^pred must be H×W or H×W×C, got shape \(4,\)$"):
+        prepare_sod_inputs(np.zeros(4, np.uint8), GT4)
+    with pytest.raises(ValueError, match=r"^gt must be H×W or H×W×C, got shape \(1, 2, 2, 1\)$"):
+        prepare_sod_inputs(P4, GT4[None, ..., None])
+    with pytest.raises(ValueError, match=r"^SalientObjectEvaluator\.get_results\(\) called "
+                                         r"before any step\(\)$"):
+        SalientObjectEvaluator().get_results()
+
+
+def test_prediction_with_a_positive_minimum_is_min_max_normalised():
+    # P / 255 = [1, .2, .6, .4]: (p - .2) / (1 - .2) = [1, 0, .5, .25]
+    p, _ = prepare_sod_inputs(np.array([[255, 51], [153, 102]], np.uint8), GT4)
+    np.testing.assert_allclose(p, [[1.0, 0.0], [0.5, 0.25]], rtol=0, atol=1e-15)
+
+
+def test_a_library_list_not_drained_is_an_error_naming_it():
+    ev = SalientObjectEvaluator()
+    ev._fm.precisions.append(np.zeros(256))  # as if an earlier step had not been taken out
+    with pytest.raises(RuntimeError, match=r"^unexpected state in Fmeasure\.precisions$"):
+        ev.step(P4, GT4)
+
+
+def test_s_measure_zero_area_block_is_nan_under_a_callers_raise_on_error_setting():
+    # A caller may run with np.seterr(all="raise"); the §B.4 edge case (the mean of an
+    # empty block, 0 / 0) is still a NaN counted, not a FloatingPointError.
+    gt = np.zeros((3, 3), np.uint8)
+    gt[2, 2] = 255
+    pred = np.arange(9, dtype=np.uint8).reshape(3, 3) * 30
+    with np.errstate(all="raise"):
+        assert math.isnan(SalientObjectEvaluator().step(pred, gt)["S"])
+
+
+def test_f_measure_computes_in_float64_whatever_it_is_given():
+    # F = 1.3 · P · R / (0.3 · P + R), worked in Python floats (doubles) from the float32
+    # values themselves; a float32 intermediate would be off by ~1e-8 relative.
+    p32, r32 = np.array([0.7, 0.1], np.float32), np.array([0.3, 0.9], np.float32)
+    expected = [1.3 * float(p) * float(r) / (0.3 * float(p) + float(r))
+                for p, r in zip(p32, r32, strict=True)]
+    got = f_measure(p32, r32)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)

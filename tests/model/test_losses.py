@@ -234,22 +234,6 @@ def test_small_model_fits_four_images():
     assert end - bound <= 0.5 * (start - bound), (start, end)
 
 
-def test_compiled_keras_file_reloads_with_its_losses(tmp_path):
-    from asnet_keras import build_asnet, compile_asnet
-
-    model = compile_asnet(
-        build_asnet((32, 32, 3), backbone_weights=None), loss_variant="no_recall",
-        jit_compile=False,
-    )
-    path = tmp_path / "compiled.keras"
-    model.save(path)
-    restored = keras.models.load_model(path)
-    restored_losses = restored.loss
-    assert restored_losses["fixation"] is fixation_kl
-    assert isinstance(restored_losses["saliency_conv1"], SaliencyLoss)
-    assert restored_losses["saliency_conv1"].variant == "no_recall"
-
-
 def test_precision_and_recall_are_per_sample_in_a_batch():
     # sample 2's mask is the other top pixel: Σ s·q = 0.4, Σ q = 1.4, Σ s = 1
     batch_true = np.concatenate([S, maps([[0, 1], [0, 0]])])
@@ -258,3 +242,83 @@ def test_precision_and_recall_are_per_sample_in_a_batch():
                                [-0.8 / 1.4, -0.4 / 1.4], rtol=1e-5)
     np.testing.assert_allclose(value(recall_loss, batch_true, batch_pred), [-0.8, -0.4],
                                rtol=1e-5)
+
+
+def test_precision_and_recall_stay_finite_when_a_sum_equals_epsilon():
+    # P = Σ s·q / (Σ q + ε): a prediction whose only mass is q = ε on the salient pixel
+    # gives ε / (ε + ε) = 1/2 (with − ε the denominator would be 0).
+    # R = Σ s·q / (Σ s + ε): a soft mask whose only mass is s = ε under q = 0.8 gives
+    # 0.8 ε / (ε + ε) = 0.4.
+    q_eps = maps([[EPS, 0], [0, 0]])
+    np.testing.assert_allclose(value(precision_loss, S, q_eps), [-0.5], rtol=1e-6)
+    s_eps = maps([[EPS, 0], [0, 0]])
+    np.testing.assert_allclose(value(recall_loss, s_eps, Q), [-0.4], rtol=1e-6)
+
+
+def test_ground_truth_takes_the_prediction_dtype():
+    # a uint8 mask against a float16 prediction: the loss is float16, the mask cast to it
+    mask = (S * 255).astype("uint8") // 255
+    out = keras.ops.convert_to_numpy(mae_loss(mask, Q.astype("float16")))
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out, [0.2], rtol=1e-3)  # (0.2 + 0.4 + 0.2 + 0) / 4
+
+
+def test_saliency_loss_objects_name_reduce_and_serialise_their_settings():
+    default = SaliencyLoss()
+    assert (default.variant, default.alpha, default.name) == ("full", 0.1, "saliency_loss_full")
+    assert SaliencyLoss("no_mae").name == "saliency_loss_no_mae"
+    assert SaliencyLoss("no_mae", name="mine").name == "mine"
+    assert losses_module.saliency_loss_for().variant == "full"
+    # Keras' own arguments reach the base class: reduction="sum" adds the per-sample
+    # values of the batch instead of averaging them. Sample 2 is Q against an empty mask:
+    # L_C = 0 (γ = 0), P = R = F = 0, MAE = (0.8 + 0.4 + 0.2 + 0) / 4 = 0.35, so Eq. 7
+    # gives 0.1 · 0.35 = 0.035.
+    y_true = np.concatenate([S, maps([[0, 0], [0, 0]])])
+    y_pred = np.concatenate([Q, Q])
+    eq7 = 0.0877115 + 0.1 * (-0.8 / 1.4 - 0.8 - 1.3 * (0.8 / 1.4) * 0.8 / (0.3 * 0.8 / 1.4 + 0.8)
+                             + 0.2)
+    summed = keras.ops.convert_to_numpy(SaliencyLoss(reduction="sum")(y_true, y_pred))
+    np.testing.assert_allclose(summed, eq7 + 0.035, rtol=1e-4)
+    # alpha is part of the config: a restored loss keeps α = 0.5
+    restored = keras.losses.deserialize(keras.losses.serialize(SaliencyLoss("no_mae", alpha=0.5)))
+    assert (restored.variant, restored.alpha) == ("no_mae", 0.5)
+
+
+def _two_output_model():
+    """A real two-output Keras model named like ASNet's outputs (one 1×1 convolution each):
+    `compile_asnet` reads only the output names, so this checks its wiring in a second."""
+    inputs = keras.Input((4, 4, 3))
+    fixation = keras.layers.Conv2D(1, 1, activation="sigmoid", name="fixation")(inputs)
+    saliency = keras.layers.Conv2D(1, 1, activation="sigmoid", name="saliency_conv1")(inputs)
+    return keras.Model(inputs, [fixation, saliency])
+
+
+def test_compile_asnet_gives_each_output_its_loss_and_adam_at_the_paper_rate(tmp_path):
+    model = losses_module.compile_asnet(_two_output_model())
+    assert model.loss["fixation"] is fixation_kl
+    assert isinstance(model.loss["saliency_conv1"], SaliencyLoss)
+    assert model.loss["saliency_conv1"].variant == "full"
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-4)
+    assert isinstance(model.jit_compile, bool)  # "auto", resolved by Keras
+    # the keyword arguments reach model.compile; a .keras file reloads with the losses
+    model = losses_module.compile_asnet(_two_output_model(), loss_variant="no_recall",
+                                        learning_rate=3e-3, jit_compile=False,
+                                        steps_per_execution=3)
+    assert (model.jit_compile, model.steps_per_execution) == (False, 3)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(3e-3)
+    model.save(tmp_path / "compiled.keras")
+    restored = keras.models.load_model(tmp_path / "compiled.keras")
+    assert restored.loss["fixation"] is fixation_kl
+    assert restored.loss["saliency_conv1"].variant == "no_recall"
+    sgd = keras.optimizers.SGD(0.5)
+    assert losses_module.compile_asnet(_two_output_model(), sgd).optimizer is sgd
+
+
+def test_asnet_losses_defaults_and_refuses_an_unknown_output():
+    losses = losses_module.asnet_losses(["fixation_conv4", "saliency_conv5"])
+    assert losses["fixation_conv4"] is fixation_kl
+    assert losses["saliency_conv5"].variant == "full"
+    with pytest.raises(ValueError, match=r"^output 'edges' is neither a fixation nor a "
+                                         r"saliency map\.$"):
+        losses_module.asnet_losses(["fixation", "edges"])

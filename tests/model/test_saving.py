@@ -49,3 +49,23 @@ def test_other_warnings_during_the_save_still_show(tmp_path, caplog, monkeypatch
     monkeypatch.setattr(model, "save", save)
     save_model(model, tmp_path / "m.h5")
     assert _absl_messages(caplog) == ["disk almost full"]
+
+
+def test_compiled_asnet_keras_file_reloads_with_its_losses(tmp_path):
+    """A compiled ASNet (six outputs, custom layers) saved as `.keras` reloads with one loss
+    per output; `tests/model/test_losses.py` checks the same wiring on a two-output model,
+    fast enough for the losses' mutation runs (docs/testing.md §3)."""
+    from asnet_keras import build_asnet, compile_asnet
+    from asnet_keras.model.losses import SaliencyLoss, fixation_kl
+
+    model = compile_asnet(
+        build_asnet((32, 32, 3), backbone_weights=None), loss_variant="no_recall",
+        jit_compile=False,
+    )
+    path = tmp_path / "compiled.keras"
+    model.save(path)
+    restored = keras.models.load_model(path)
+    restored_losses = restored.loss
+    assert restored_losses["fixation"] is fixation_kl
+    assert isinstance(restored_losses["saliency_conv1"], SaliencyLoss)
+    assert restored_losses["saliency_conv1"].variant == "no_recall"

@@ -173,3 +173,101 @@ def test_dataset_maps_and_results_lookups(tmp_path):
     assert source.outputs("ecssd", "salient_object") == ["maps"]
     assert source.outputs("pascal-s", "fixation") == []
     assert reporting.AblationResults(tmp_path).variant("full").label == "full (ours)"
+
+
+def test_a_plain_message_has_no_icon_and_show_prints_outside_jupyter(capsys):
+    message = reporting.Message("Nothing to say.", ["a line"])
+    assert message.level == "info"
+    assert message.markdown() == "**Nothing to say.**\n\n- a line"
+    assert message.text() == "Nothing to say.\n  a line"
+    reporting.show(message, reporting.Message("Second."))
+    assert capsys.readouterr().out == "Nothing to say.\n  a line\nSecond.\n"
+
+
+def test_show_displays_in_jupyter_and_prints_without_ipython(monkeypatch, capsys):
+    import sys
+
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: "a running kernel")
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    first, second = reporting.Message("One."), reporting.Message("Two.")
+    reporting.show(first, second)
+    assert shown == [first, second] and capsys.readouterr().out == ""
+    monkeypatch.setitem(sys.modules, "IPython", None)  # not installed: import fails
+    reporting.show(first)
+    assert shown == [first, second] and capsys.readouterr().out == "One.\n"
+
+
+def test_the_markdown_of_a_table_separates_its_parts_with_blank_lines(tmp_path):
+    table = reporting.compare("table4", reporting.EvalResults(tmp_path / "none"))
+    lines = table.markdown().splitlines()
+    end = max(i for i, line in enumerate(lines) if line.startswith("| ASNet (ours, maxF_PR) |"))
+    assert lines[end + 1:end + 5] == [
+        "", "<small>- The authors in [26] have not released detailed results.</small><br>",
+        "<small>* MDF [31] is trained on a subset of HKU-IS, and evaluated on the remaining "
+        "images.</small><br>", ""]
+    assert lines[end + 5:end + 11] == [
+        f"- Ours: `{tmp_path / 'none'}`",
+        f"- ecssd: missing ({tmp_path / 'none' / 'ecssd' / 'results.json'})",
+        f"- hku-is: missing ({tmp_path / 'none' / 'hku-is' / 'results.json'})",
+        f"- pascal-s: missing ({tmp_path / 'none' / 'pascal-s' / 'results.json'})",
+        f"- {F_NOTE}", ""]
+    assert lines[end + 11] == f"**⚠️ No results: the folder {tmp_path / 'none'} does not exist.**"
+
+
+def test_ablation_statuses_are_missing_until_complete(tmp_path):
+    folder = tmp_path / "abl"
+    status = reporting.results_status("table5", reporting.AblationResults(folder))
+    assert status.level == "missing" and status.markdown().startswith("**⚠️ No ablation")
+    write_results(folder / "full" / "eval", ["ecssd", "hku-is", "pascal-s"])
+    status = reporting.results_status("table5", reporting.AblationResults(folder))
+    assert status.level == "missing" and status.markdown().startswith("**⚠️ Ablation results "
+                                                                       "incomplete")
+
+
+def test_notes_for_an_unrenamed_dataset_and_for_missing_counts(tmp_path):
+    write_results(tmp_path, ["mit1003"])
+    notes = reporting.compare("table2", reporting.EvalResults(tmp_path)).notes
+    assert notes[1] == "mit1003: 4 images (test split), from `runs/x/best.weights.h5`"
+    data = json.loads((tmp_path / "mit1003" / "results.json").read_text())
+    del data["n_images"], data["split"]
+    (tmp_path / "mit1003" / "results.json").write_text(json.dumps(data))
+    notes = reporting.compare("table2", reporting.EvalResults(tmp_path)).notes
+    assert notes[1] == "mit1003: ? images (? split), from `runs/x/best.weights.h5`"
+
+
+def test_a_missing_output_is_named_with_what_produces_it(tmp_path):
+    # one model evaluated without --all-outputs: Table 5's conv5 … conv2 rows are empty
+    write_results(tmp_path, ["ecssd", "hku-is", "pascal-s"])
+    notes = reporting.compare("table5", reporting.EvalResults(tmp_path)).notes
+    assert notes[4] == (f"conv5-output: output `saliency_conv5` is not in {tmp_path} "
+                        "(evaluate with `--all-outputs`).")
+    # a fixation output that is neither: the note names it and nothing more
+    write_results(tmp_path, ["mit1003"], fixation_outputs=("fixation_conv4",))
+    notes = reporting.compare("table2", reporting.EvalResults(tmp_path)).notes
+    assert notes[2:] == [f"ASNet-14×14: output `fixation` is not in {tmp_path}."]
+
+
+def test_an_output_present_without_the_tables_metrics_is_not_called_missing(tmp_path):
+    write_results(tmp_path, ["mit1003"], fixation_outputs=("fixation", "fixation_conv4"))
+    data = json.loads((tmp_path / "mit1003" / "results.json").read_text())
+    data["fixation"]["fixation"] = {"n_images": 4}  # present, but no metric in it
+    (tmp_path / "mit1003" / "results.json").write_text(json.dumps(data))
+    table = reporting.compare("table2", reporting.EvalResults(tmp_path))
+    assert table.ours()["ASNet-14×14 (ours)"] == [None] * 5
+    assert len(table.notes) == 2 and "is not in" not in table.notes[1]
+
+
+def test_dataset_maps_keep_what_follows_the_first_equals_sign_and_reach_ablation_variants(
+        tmp_path):
+    assert reporting.parse_dataset_map("ecssd=my=ecssd") == {"ecssd": "my=ecssd"}
+    assert reporting.EvalResults(tmp_path).label == "ASNet (ours)"
+    write_results(tmp_path / "full" / "eval", ["mine"], sod_outputs=("saliency_conv1",))
+    ablation = reporting.AblationResults(tmp_path, "*=mine")
+    assert ablation.variant("full").path("ecssd") == tmp_path / "full" / "eval" / "mine" / \
+        "results.json"
+    row = reporting.compare("table5", ablation).ours()["ASNet (conv1-output) (ours: full)"]
+    assert all(value is not None for value in row)

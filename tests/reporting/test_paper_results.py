@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 
@@ -86,3 +87,44 @@ def test_parse_cell_rejects_text():
 def test_unknown_table_names_the_valid_ones():
     with pytest.raises(ValueError, match="table2"):
         reporting.paper_table("table9")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("–", (None, "")), ("—", (None, "")), ("", (None, "")), (" - ", (None, "")),
+    ("2.", (2.0, "")), ("0.875*", (0.875, "*")), ("0.861†*", (0.861, "†*")),
+])
+def test_parse_cell_dashes_marks_and_trailing_points(text, expected):
+    assert reporting.parse_cell(text) == expected
+
+
+def test_tables_know_their_id_and_name_what_they_lack():
+    table = reporting.paper_table("table4")
+    assert table.id == "table4"
+    with pytest.raises(KeyError, match=r"Table 4 has no row 'ASNet-2'; rows: \['HS \[60\]', "):
+        table.row("ASNet-2")
+    with pytest.raises(ValueError, match=r"^no paper table 'table9'; pass one of table2, table3, "
+                                         r"table4, table5$"):
+        reporting.paper_table("table9")
+    assert reporting.paper_notes() == json.loads(
+        reporting.PAPER_FILE.read_text(encoding="utf-8"))["notes"]
+
+
+def _paper_with(table4_change):
+    paper = json.loads(reporting.PAPER_FILE.read_text(encoding="utf-8"))
+    table4_change(paper["tables"]["table4"])
+    return paper
+
+
+def test_a_malformed_paper_file_is_named_and_footnotes_are_optional(monkeypatch):
+    from asnet_keras.reporting import paper as paper_module
+
+    def short_row(table):
+        table["rows"][0]["values"] = table["rows"][0]["values"][:5]
+
+    monkeypatch.setattr(paper_module, "load_paper", lambda: _paper_with(short_row))
+    with pytest.raises(ValueError, match=rf"^table4 row 'HS \[60\]': 5 values for 6 columns in "
+                                         rf"{re.escape(str(reporting.PAPER_FILE))}$"):
+        reporting.paper_table("table4")
+    monkeypatch.setattr(paper_module, "load_paper",
+                        lambda: _paper_with(lambda table: table.pop("footnotes")))
+    assert reporting.paper_table("table4").footnotes == ()

@@ -6,6 +6,7 @@ the paper's and the difference (ours − paper) are checked cell by cell, in the
 `nan_summary`, `ablation_overview`). The notebooks' rendering of the same results is
 checked in `tests/reporting/test_notebooks.py`."""
 
+import json
 import re
 
 import pytest
@@ -185,3 +186,102 @@ def test_ablation_overview_says_what_each_variant_has(tmp_path):
     assert cells["full"] == ["ASNet", "yes", "ecssd, pascal-s"]
     assert cells["wo_mae"] == ["w/o L_MAE", "started", "no"]
     assert cells["wo_extra"] == ["w/o extra loss", "no", "no"]
+
+
+def test_decimals_reach_ours_the_extra_row_and_the_difference(ours):
+    # Two places: 0.917 → 0.92, 0.048 → 0.05, …; maxF_PR 0.855 is stored as 0.85499…
+    # → 0.85. Differences: 0.917 − 0.928 = −0.011 → −0.01; 0.048 − 0.043 = 0.0050000…4
+    # (binary) → +0.01; −0.014 → −0.01; 0.004 → +0.00; −0.008 → −0.01; 0.006 → +0.01.
+    table = reporting.compare("table4", ours, decimals=2)
+    assert _tail(table, "ASNet (ours)") == [
+        ("ASNet (ours)", ["0.92", "0.05", "0.91", "0.04", "0.85", "0.08"]),
+        ("ASNet (ours, maxF_PR)", ["0.92", "", "0.91", "", "0.85", ""]),
+        (DIFF_LABEL, ["−0.01", "+0.01", "−0.01", "+0.00", "−0.01", "+0.01"]),
+    ]
+    cells = repr(reporting.our_metrics(ours, ["hku-is"], "salient_object", decimals=1))
+    assert cells.splitlines()[2].split() == [
+        "hku-is", "saliency_conv1", "4", "0.9", "0.0", "0.9", "0.9", "0.9", "0.9", "0.9",
+        "0.9", "0.9", "0.9"]
+
+
+def test_extra_rows_only_for_tables_with_an_f_score_column(ours):
+    table = reporting.compare("table2", ours, extra_keys=("maxF_PR",))
+    assert [r.label for r in table.rows[-6:]] == [
+        "ASNet-14×14", "ASNet-14×14 (ours)", DIFF_LABEL,
+        "ASNet-28×28", "ASNet-28×28 (ours)", DIFF_LABEL]
+
+
+def test_paper_rows_carry_the_papers_values(ours):
+    asnet = (0.928, 0.043, 0.920, 0.035, 0.857, 0.072)  # Table 4, ASNet
+    for table in (reporting.compare("table4", ours), reporting.paper_only("table4")):
+        (row,) = [r for r in table.rows if r.kind == "paper" and r.label == "ASNet"]
+        assert row.values == list(asnet) and row.cells == [f"{v:.3f}" for v in asnet]
+    su = [r for r in reporting.paper_only("table4").rows if r.label == "SU [26]"]
+    assert su[0].values == [0.88, 0.06, None, None, 0.77, 0.10]
+
+
+def _set_counts(folder, dataset, entry, whole):
+    """Set `n_images` of every entry and of the dataset in a results.json; None takes the
+    key out (older or hand-made files may lack it)."""
+    path = folder / dataset / "results.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for target, value in [(e, entry) for s in ("fixation", "salient_object")
+                          for e in data[s].values()] + [(data, whole)]:
+        target.pop("n_images")
+        if value is not None:
+            target["n_images"] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_overviews_filter_outputs_and_count_images_from_the_entry_then_the_dataset(tmp_path):
+    write_known_results(tmp_path, {"mit1003": KNOWN["mit1003"], "pascal-s": KNOWN["pascal-s"],
+                                   "ecssd": KNOWN["ecssd"]})
+    _set_counts(tmp_path, "mit1003", entry=6, whole=9)  # the entry's count is shown
+    _set_counts(tmp_path, "pascal-s", entry=None, whole=7)  # else the dataset's
+    _set_counts(tmp_path, "ecssd", entry=None, whole=None)  # else "?"
+    source = reporting.EvalResults(tmp_path)
+    # a dataset without results (hku-is) does not end the list
+    fixation = reporting.nan_summary(source, ["hku-is", "mit1003", "pascal-s"], "fixation",
+                                     outputs=["fixation_conv4"])
+    assert fixation._repr_markdown_().splitlines() == [
+        "| Dataset | Output | Images | NaN images per metric |", "|:---|---:|---:|---:|",
+        "| mit1003 | fixation_conv4 | 6 | none |", "| pascal-s | fixation_conv4 | 7 | none |"]
+    assert repr(fixation).splitlines()[0].split() == [
+        "Dataset", "Output", "Images", "NaN", "images", "per", "metric"]
+    sod = reporting.nan_summary(source, ["ecssd"], "salient_object")._repr_markdown_()
+    assert sod.splitlines()[2] == "| ecssd | saliency_conv1 | ? | none |"
+    metrics = reporting.our_metrics(source, ["hku-is", "mit1003", "pascal-s", "ecssd"],
+                                    "fixation", outputs=["fixation_conv4"])
+    assert [line.split()[:3] for line in repr(metrics).splitlines()[2:]] == [
+        ["mit1003", "fixation_conv4", "6"], ["pascal-s", "fixation_conv4", "7"]]
+    metrics = reporting.our_metrics(source, ["ecssd"], "salient_object")
+    assert repr(metrics).splitlines()[2].split()[:3] == ["ecssd", "saliency_conv1", "?"]
+
+
+def test_ablation_overview_header_folders_and_text(tmp_path):
+    (tmp_path / "full" / "run").mkdir(parents=True)
+    overview = reporting.ablation_overview(reporting.AblationResults(tmp_path), ["ecssd"])
+    markdown = overview._repr_markdown_().splitlines()
+    assert markdown[0] == "| Variant | Table 5 row | Trained | Evaluated | Folder |"
+    assert markdown[2] == f"| full | ASNet | started | no | {tmp_path / 'full'} |"
+    text = repr(overview).splitlines()
+    assert text[0].split() == ["Variant", "Table", "5", "row", "Trained", "Evaluated", "Folder"]
+    assert text[2].split() == ["full", "ASNet", "started", "no", str(tmp_path / "full")]
+
+
+def test_table5_paper_rows_are_labelled_with_their_aspect(tmp_path):
+    # paper_results.json gives each Table 5 row its aspect ("architecture variants",
+    # "loss") as the paper groups them; the first row has none and is its method alone.
+    expected = ["ASNet (conv1-output)"] + [
+        f"architecture variants: {m}" for m in ("w/o fixation", "w/o convLSTM",
+                                                 "conv5-output", "conv4-output",
+                                                 "conv3-output", "conv2-output")] + [
+        f"loss: {m}" for m in ("w/o L_P", "w/o L_R", "w/o L_F", "w/o L_MAE", "w/o extra loss")]
+    for table in (reporting.paper_only("table5"),
+                  reporting.compare("table5", reporting.AblationResults(tmp_path / "none"))):
+        assert [r.label for r in table.rows if r.kind == "paper"] == expected
+    assert "| architecture variants: w/o fixation | 0.913 |" in \
+        reporting.paper_only("table5").markdown()
+    # rows without an aspect in the file (Tables 2-4) have the empty one, as Table 5's first
+    assert {r.aspect for t in ("table2", "table3", "table4")
+            for r in reporting.paper_table(t).rows} == {""}

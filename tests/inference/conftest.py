@@ -2,16 +2,11 @@
 
 import pytest
 
+from tests.support.helpers import save_random_asnet
+
 
 def _model_file(tmp_path_factory, size, seed):
-    import keras
-
-    from asnet_keras.model import build_asnet
-
-    keras.utils.set_random_seed(seed)
-    path = tmp_path_factory.mktemp("model") / "model.keras"
-    build_asnet((size, size, 3), backbone_weights=None).save(path)
-    return str(path)
+    return save_random_asnet(tmp_path_factory.mktemp("model") / "model.keras", size, seed)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ pytest.importorskip("fastapi", reason="fastapi is not installed (pip install -r 
 pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install -r requirements.txt)")
 
 import tests.support.image_files as F  # noqa: E402
+from tests.support.helpers import save_random_asnet  # noqa: E402
 from tests.support.serve_process import HOST, ServeProcess  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -51,14 +52,8 @@ class Server(ServeProcess):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import keras
-
-    from asnet_keras.model import build_asnet
-
     folder = tmp_path_factory.mktemp("hostile")
-    keras.utils.set_random_seed(5)
-    weights = folder / "model.keras"
-    build_asnet((32, 32, 3), backbone_weights=None).save(weights)
+    weights = save_random_asnet(folder / "model.keras", 32, 5)
     running = Server(weights, [
         "--max-upload-mb", str(UPLOAD_MB), "--header-timeout", str(HEADER_TIMEOUT),
         "--body-timeout", str(BODY_TIMEOUT), "--keep-alive-timeout", str(KEEP_ALIVE),

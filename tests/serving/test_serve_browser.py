@@ -26,6 +26,7 @@ pytest.importorskip("uvicorn", reason="uvicorn is not installed (the serve extra
 
 from asnet_keras.extras import MissingExtra, requires  # noqa: E402
 from asnet_keras.inference import cropping  # noqa: E402
+from tests.support.helpers import save_random_asnet  # noqa: E402
 from tests.support.serve_process import ServeProcess  # noqa: E402
 
 IMAGE_SHAPE = (120, 200)  # height, width of the uploaded test image
@@ -75,14 +76,8 @@ def test_image(tmp_path_factory):
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     """The CLI serving a random 64-px model on a free loopback port; yields (url, process)."""
-    import keras
-
-    from asnet_keras.model import build_asnet
-
     folder = tmp_path_factory.mktemp("served")
-    keras.utils.set_random_seed(11)
-    model_path = folder / "model.keras"
-    build_asnet((64, 64, 3), backbone_weights=None).save(model_path)
+    model_path = save_random_asnet(folder / "model.keras", 64, 11)
     server = ServeProcess(model_path, [], folder / "serve.log")
     server.wait_healthy(timeout=180)
     yield server.url, server.process, server.log_path

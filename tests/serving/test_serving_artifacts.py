@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from asnet_keras.commands import serve  # noqa: E402
 from asnet_keras.export.runtimes import open_model  # noqa: E402
 from asnet_keras.serving.app import create_app  # noqa: E402
+from tests.support.helpers import save_random_asnet  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -29,15 +30,10 @@ SHAPES = [(20, 30), (41, 17), (32, 32), (9, 50), (60, 45), (25, 25)]
 def exported(tmp_path_factory):
     """A 32-px model saved as .keras and exported to ONNX and OpenVINO (unchecked here:
     the export's own tests check each format against Keras)."""
-    import keras
-
     from asnet_keras.export.api import export
-    from asnet_keras.model import build_asnet
 
     folder = tmp_path_factory.mktemp("artefacts")
-    keras.utils.set_random_seed(8)
-    weights = str(folder / "model.keras")
-    build_asnet((32, 32, 3), backbone_weights=None).save(weights)
+    weights = save_random_asnet(folder / "model.keras", 32, 8)
     paths = {"keras": weights}
     for fmt, name in (("onnx", "model.onnx"), ("openvino", "model.xml")):
         pytest.importorskip({"onnx": "onnxruntime", "openvino": "openvino"}[fmt])

@@ -1,4 +1,5 @@
-"""Small helpers shared by the tests (fresh Python processes, file-tree snapshots)."""
+"""Small helpers shared by the tests (fresh Python processes, file-tree snapshots, a saved
+random model)."""
 
 import os
 import subprocess
@@ -41,3 +42,15 @@ def file_contents(root, skip_dirs=()):
             with open(path, "rb") as f:
                 out[os.path.relpath(path, root)] = f.read()
     return out
+
+
+def save_random_asnet(path, side, seed):
+    """Save a `side`×`side` ASNet with random weights (seeded by `seed`, no ImageNet
+    weights) to `path` (`.keras`); returns `path` as a string."""
+    import keras
+
+    from asnet_keras.model import build_asnet
+
+    keras.utils.set_random_seed(seed)
+    build_asnet((side, side, 3), backbone_weights=None).save(path)
+    return str(path)

@@ -118,7 +118,7 @@ predict: $(STAMP) ## Saliency and fixation maps for your images (make predict WE
 serve: $(STAMP) ## HTTP service + page on http://127.0.0.1:8000/ (make serve WEIGHTS=...; ARGS="--port 9000")
 	$(PY) -m asnet_keras serve --weights $(WEIGHTS) $(ARGS)
 
-export: $(STAMP) ## Portable .keras, or --format saved_model|onnx|openvino|litert (ARGS="--out asnet.onnx")
+export: $(STAMP) ## Portable .keras, or --format keras2|saved_model|onnx|openvino|litert (--int8 with openvino) (ARGS="--out asnet.onnx")
 	$(PY) -m asnet_keras export --weights $(WEIGHTS) $(ARGS)
 
 convert-released: WEIGHTS = ASNet.h5

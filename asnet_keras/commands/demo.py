@@ -39,10 +39,10 @@ QUICK_NOTE = ("**Quick mode** (`--quick`): a pipeline check with tiny images and
 class DemoSettings:
     """Sizes of the demo.
 
-    `FULL`'s training cost about 1,130 CPU-seconds (measured: 1,111 s user + 17 s system,
-    33 min wall on 2 cores shared with other jobs at load ~10), i.e. roughly 10–12 min on
-    two idle cores; ASNet already beats the centre bias on every measure after its second
-    epoch.
+    `FULL`'s training (4 epochs × 50 steps of 8 images at 64 px) took 133 s wall on 2
+    cores at load ~1, the whole `make demo` 2 min 50 s with `.venv` in place
+    (docs/reproduce.md §5); ASNet already beats the centre bias on every measure after
+    its second epoch.
     """
 
     n_train: int  # training images per synthetic source
@@ -117,7 +117,7 @@ def build_parser():
             "it on a held-out test split against a centre-bias baseline, execute the "
             "notebooks and write a report folder OUT/report/ (README.md, report.json, "
             "pr_curves.png, qualitative.png). Training takes most of the time: about "
-            "1,100 CPU-seconds, 10-15 minutes on 2 idle CPU cores. Run it again to "
+            "2 minutes on 2 idle CPU cores, 3 minutes in all. Run it again to "
             "resume; complete stages are skipped."
         ),
     )

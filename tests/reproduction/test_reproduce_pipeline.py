@@ -14,7 +14,6 @@ took 1-2.5 minutes on 2 shared cores (docs/reproduce.md §5).
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,13 @@ from asnet_keras import reporting
 from asnet_keras.formatting import format_number
 from asnet_keras.names import PAPER_TEST_DATASETS, PAPER_TRAINING_DATASETS
 from tests.support import data_prep_fixtures as fixtures
-from tests.support.training_runs import REPO, environment
+from tests.support.training_runs import (
+    HOLDING_ASNET,
+    REPO,
+    environment,
+    held_after_backup,
+    kill_when_held,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +53,7 @@ def write_raw(root):
 
 
 def command(raw, out):
-    return [sys.executable, "-m", "asnet_keras", "reproduce", "--raw", str(raw),
+    return [sys.executable, "-m", *HOLDING_ASNET, "reproduce", "--raw", str(raw),
             "--out", str(out), "--input-size", "64", "--batch-size", "2", "--epochs", "2",
             "--steps-per-epoch", str(STEPS), "--backup-every", "1", "--backbone-weights",
             "none", "--timing-steps", "1", "--n-splits", "10", "--quiet"]
@@ -60,21 +65,17 @@ def _state(out):
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
-    """Run, SIGKILL once a step of epoch 2 is backed up, run the same again, and again."""
+    """Run, SIGKILL once the first step of epoch 2 is backed up (the run holds there:
+    tests/support/hold_after_backup.py), run the same again, and again."""
     base = tmp_path_factory.mktemp("reproduce")
     raw, out = write_raw(base / "raw"), base / "out"
     started = time.perf_counter()
+    hold, marker = held_after_backup(out, STEPS + 1)
     with open(base / "first.log", "w") as log:
-        first = subprocess.Popen(command(raw, out), cwd=REPO, env=environment(),
+        first = subprocess.Popen(command(raw, out), cwd=REPO, env=environment(**hold),
                                  stdout=log, stderr=subprocess.STDOUT, text=True)
-        marker = out / "run" / "backup" / f"ckpt-{STEPS + 1}.index"
-        deadline = time.time() + 600
-        while not marker.exists():
-            assert first.poll() is None, (base / "first.log").read_text()
-            assert time.time() < deadline, "no backup in epoch 2 within 600 s"
-            time.sleep(0.05)
-        first.send_signal(signal.SIGKILL)
-        first.wait()
+        kill_when_held(first, marker, timeout=600, log=base / "first.log")
+    assert (out / "run" / "backup" / f"ckpt-{STEPS + 1}.index").exists()
     first_seconds = time.perf_counter() - started
     state_after_kill = _state(out)
     second = subprocess.run(command(raw, out), cwd=REPO, env=environment(),

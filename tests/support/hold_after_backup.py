@@ -1,6 +1,7 @@
 """Hold a training process still once it has committed the backup of one step, so that a
 test's SIGKILL lands at a known point of the run (the kill -9 tests in
-`tests/training/test_train.py` and `test_resume.py`).
+`tests/training/test_train.py`, `test_resume.py` and
+`tests/reproduction/test_reproduce_pipeline.py`).
 
 Polling for the backup file from the test process is a race: on a loaded 2-core machine
 the test can be starved for the seconds the run needs to finish its epoch, and the kill
@@ -13,7 +14,8 @@ in its environment, a process that runs `install()` waits forever right after
 state file written), having first created `<marker path>`. It changes no value; the
 test waits for the marker and sends SIGKILL.
 
-    python -m tests.support.hold_after_backup --data ... --out ...   (= asnet train ...)
+    python -m tests.support.hold_after_backup train --data ... --out ...   (= asnet train ...)
+    python -m tests.support.hold_after_backup reproduce --raw ... --out ...
 """
 
 import os
@@ -50,7 +52,7 @@ def main():
     install()
     from asnet_keras.commands import main as asnet
 
-    sys.exit(asnet(["train", *sys.argv[1:]]))
+    sys.exit(asnet(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SYNTHETIC = ",".join(SYNTHETIC_DATASETS)
 STEPS = 3  # steps per epoch
 # asnet train, able to hold after a backup (tests/support/hold_after_backup.py)
-TRAIN_COMMAND = ("tests.support.hold_after_backup",)
+HOLDING_ASNET = ("tests.support.hold_after_backup",)  # python -m … COMMAND = asnet COMMAND
+TRAIN_COMMAND = (*HOLDING_ASNET, "train")
 # The same command with deterministic ops and a record of each step (resume tests).
 DETERMINISTIC_COMMAND = ("tests.support.deterministic_train",)
 
@@ -52,18 +53,23 @@ def held_after_backup(out, step):
     return {HOLD: f"{step}:{marker}"}, marker
 
 
-def kill_when_held(process, marker, timeout=400):
+def kill_when_held(process, marker, timeout=400, log=None):
     """SIGKILL `process` once it holds after a backup (its `marker` exists); returns the
-    process's output.
+    process's output (None when it writes to a file: `log`, read for the failure messages).
 
     Fails (with the output) if the process ends first or takes over `timeout` s.
     """
+
+    def output():
+        communicated = process.communicate()[0]
+        return communicated if log is None else open(log).read()
+
     deadline = time.time() + timeout
     while not os.path.exists(marker):
-        assert process.poll() is None, process.communicate()[0]
+        assert process.poll() is None, output()
         assert time.time() < deadline, f"{marker} not written within {timeout} s"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
-    output = process.communicate()[0]
-    assert process.returncode == -signal.SIGKILL, output
-    return output
+    communicated = process.communicate()[0]
+    assert process.returncode == -signal.SIGKILL, output()
+    return communicated

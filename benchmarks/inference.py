@@ -48,7 +48,6 @@ figure after it is the batch-1 peak.
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -135,14 +134,10 @@ def machine():
     import keras
     import tensorflow as tf
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as file:
-            cpu = next(line.split(":", 1)[1].strip() for line in file if "model name" in line)
-    except (OSError, StopIteration):
-        pass
+    from asnet_keras.devices import cpu_name
+
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

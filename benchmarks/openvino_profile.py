@@ -40,9 +40,7 @@ TOP = 12  # slowest operations listed per model
 
 def write_models(size, folder):
     """{name: IR path} of the four models (module docstring)."""
-    import openvino
-
-    from asnet_keras.export import formats, int8
+    from asnet_keras.export import formats
 
     model = inference.build("static", size)
     paths = {}
@@ -50,10 +48,7 @@ def write_models(size, folder):
         path = os.path.join(folder, f"{graph}.xml")
         formats.write_openvino(model, path, {"input_size": size}, optimise=optimise)
         paths[f"{graph}_bf16"] = path
-        quantized, _ = int8.quantize(openvino.Core().read_model(path),
-                                     inference.images(inference.CALIBRATION_IMAGES, size, seed=1))
-        paths[f"{graph}_int8"] = os.path.join(folder, f"{graph}_int8.xml")
-        int8.save_ir(quantized, paths[f"{graph}_int8"])
+        paths[f"{graph}_int8"] = inference.int8_model(path, size, {})  # {graph}_int8.xml
     return paths
 
 

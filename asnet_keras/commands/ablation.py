@@ -30,8 +30,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
-
 from asnet_keras import reporting
 from asnet_keras.commands import CommandFailed, positive, run_command
 from asnet_keras.data.layout import check_prepared
@@ -167,6 +165,8 @@ def default_train(kwargs):
     unknown = sorted(set(kwargs) - names)
     if unknown:
         raise ValueError(f"TrainConfig (asnet_keras.training.config) has no field(s) {', '.join(unknown)}")
+    import keras  # loads TensorFlow (seconds): not for `asnet ablation --help`
+
     keras.backend.clear_session()
     return train(TrainConfig(**kwargs))
 
@@ -174,6 +174,8 @@ def default_train(kwargs):
 def default_evaluate(run, data, datasets, out, all_outputs=False, save_maps=False,
                      batch_size=None):
     """Evaluate one training run folder in this process (`evaluate_model`)."""
+    import keras  # loads TensorFlow (seconds): not for `asnet ablation --help`
+
     keras.backend.clear_session()
     kwargs = {"batch_size": batch_size} if batch_size else {}
     evaluate_model(os.fspath(run), data, list(datasets), os.fspath(out),

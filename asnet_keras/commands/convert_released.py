@@ -11,7 +11,6 @@ import argparse
 
 from asnet_keras.commands import UsageError, run_command
 from asnet_keras.model.options import RECURRENCES
-from asnet_keras.model.released.converter import ConversionError, convert_released
 
 
 def build_parser():
@@ -59,6 +58,10 @@ def build_parser():
 
 def run(args):
     """Convert --weights into --out; a file that does not fit is refused, saying why."""
+    # Imported here: the converter builds the network in Keras, which loads TensorFlow
+    # (seconds) that `asnet convert-released --help` must not pay.
+    from asnet_keras.model.released.converter import ConversionError, convert_released
+
     try:
         convert_released(args.weights, args.out, by_order=args.by_order,
                          recurrence=args.recurrence)

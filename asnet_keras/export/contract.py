@@ -29,6 +29,7 @@ EXPORT_COMMAND = "asnet export"
 
 PORTABLE_FORMATS = ("keras", "h5")  # the `stock` graph, built-in Keras layers only
 KERAS2_FORMAT = "keras2"  # the same network for Keras 2 (asnet_keras.export.keras2)
+KERAS2_PACKAGE = "tf_keras==2.21.*"  # the Keras 2 that pairs with our TensorFlow (dev extra)
 ARTIFACT_FORMATS = ("saved_model", "onnx", "openvino", "litert")  # compiled graphs
 FORMATS = PORTABLE_FORMATS + (KERAS2_FORMAT,) + ARTIFACT_FORMATS
 # The name each format is written under ("": a SavedModel is a folder). A .h5 name means

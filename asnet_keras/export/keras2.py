@@ -40,7 +40,7 @@ import numpy as np
 
 from asnet_keras.export.builtin import builtin_graph, custom_objects
 from asnet_keras.export.check import check_artifact
-from asnet_keras.export.contract import KERAS2_FORMAT, format_for
+from asnet_keras.export.contract import KERAS2_FORMAT, KERAS2_PACKAGE, format_for
 from asnet_keras.export.formats import FormatUnavailable
 from asnet_keras.export.trained import load_trained
 from asnet_keras.io.atomic_files import atomic_output
@@ -49,7 +49,6 @@ from asnet_keras.model.blocks import hard_sigmoid_keras2
 # The Keras 2 whose file layout and config keys this writes (TensorFlow 2.15's tf.keras;
 # tf_keras continues it). Keras 2 reads only whether it starts with "1" (a Keras 1 file).
 KERAS2_VERSION = "2.15.0"
-KERAS2_PACKAGE = "tf_keras==2.21.*"  # the Keras 2 that pairs with our TensorFlow
 
 # Keras 2's constructor arguments per layer class, in the order Keras 2 writes them
 # (besides name, trainable and dtype). Values come from the Keras 3 config of the same

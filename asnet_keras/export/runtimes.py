@@ -38,8 +38,8 @@ import sys
 import numpy as np
 
 from asnet_keras.export.contract import (ARTIFACT_FORMATS, EXPORT_COMMAND, INPUT_NAME,
-                                         KERAS2_FORMAT, METADATA_KEY, SIGNATURE,
-                                         artifact_format)
+                                         KERAS2_FORMAT, KERAS2_PACKAGE, METADATA_KEY,
+                                         SIGNATURE, artifact_format)
 from asnet_keras.extras import missing_message
 from asnet_keras.inference.loading import load_asnet
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_28_OUTPUT, OUTPUT_NAMES
@@ -342,7 +342,9 @@ class Keras2Model(ArtifactModel):
         try:  # optional runtime, imported on use: this module stays light
             import tf_keras
         except ImportError:
-            raise _missing(KERAS2_FORMAT, "tf_keras") from None
+            raise ArtifactError(  # not in the deploy extra: installed with --no-deps
+                f"running a {KERAS2_FORMAT} artefact needs tf_keras, which is not "
+                f"installed: `pip install --no-deps {KERAS2_PACKAGE}`") from None
         path = os.fspath(path)
         try:
             self.model = tf_keras.models.load_model(path, compile=False)

@@ -221,15 +221,24 @@ class Background:
     sigma: float = None
     path: str = None
     picture: np.ndarray = dataclasses.field(default=None, compare=False, repr=False)
+    # kind "image": the last size's covered picture, {(height, width): pixels}; every
+    # frame of a video (and a folder of same-size photos) reuses it instead of resizing.
+    _covered: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def layer(self, image):
-        """RGB uint8 of `image`'s shape: what shows where the saliency map is 0."""
+        """RGB uint8 of `image`'s shape, read-only: what shows where the saliency map is 0."""
         height, width = image.shape[:2]
         if self.kind == "colour":
             return np.broadcast_to(np.asarray(self.colour, np.uint8), image.shape)
         if self.kind == "blur":
             return blur(image, self.sigma)
-        return cover(self.picture, height, width)
+        covered = self._covered.get((height, width))
+        if covered is None:
+            covered = cover(self.picture, height, width)
+            covered.flags.writeable = False
+            self._covered.clear()
+            self._covered[(height, width)] = covered
+        return covered
 
 
 def parse_background(text, max_pixels=DEFAULT_MAX_PIXELS):

@@ -159,20 +159,29 @@ def predict_files(model, files, out, *, batch_size=4, input_size=None, postproce
     Raises:
         atomic_files.OutputWriteError: the disk is full (every further output would fail).
     """
-    from tqdm.auto import tqdm
-
     outputs = parse_outputs(outputs)
-    readers = check_int("readers", readers, 0, overlap.MAX_WORKERS, flag="--read-threads")
-    writers = check_int("writers", writers, 1, overlap.MAX_WORKERS, flag="--write-threads")
     batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH, flag="--batch-size")
     if write_overlay and "overlay" not in outputs:
         outputs += ("overlay",)
-    options = options or OutputOptions()
-    max_pixels = check_max_pixels(max_pixels, "--max-pixels")
     pipeline = map_pipeline(model, outputs, input_size=input_size, postprocess=postprocess)
     plan = OutputPlan(out, pipeline.outputs, outputs, crops)
     plan.remove_stale_temporaries()
-    targets = as_targets(files)
+    return _predict_images(pipeline, plan, as_targets(files), out, options=options,
+                           batch_size=batch_size, max_pixels=max_pixels,
+                           skip_existing=skip_existing, readers=readers, writers=writers,
+                           progress=progress)
+
+
+def _predict_images(pipeline, plan, targets, out, *, options, batch_size, max_pixels,
+                    skip_existing, readers, writers, progress):
+    """`predict_files` once its pipeline and output plan are made (and the plan's stale
+    temporaries removed): read, run and write `targets` (`targets.Target`s)."""
+    from tqdm.auto import tqdm
+
+    readers = check_int("readers", readers, 0, overlap.MAX_WORKERS, flag="--read-threads")
+    writers = check_int("writers", writers, 1, overlap.MAX_WORKERS, flag="--write-threads")
+    options = options or OutputOptions()
+    max_pixels = check_max_pixels(max_pixels, "--max-pixels")
     done_before = [skip_existing and plan.written(t) for t in targets]
     skipped = [t.path for t, done in zip(targets, done_before) if done]
     todo = [t for t, done in zip(targets, done_before) if not done]
@@ -293,15 +302,13 @@ def predict_inputs(model, targets, out, *, outputs=DEFAULT_OUTPUTS, options=None
     pipeline = map_pipeline(model, outputs, input_size=input_size, postprocess=postprocess)
     plan = OutputPlan(out, pipeline.outputs, outputs, crops,
                       container=lambda path: video.output_container(path, video_codec))
+    plan.remove_stale_temporaries()
     report = PredictionReport([], [])
     if images:
-        report = predict_files(
-            model, images, out, batch_size=batch_size, input_size=input_size,
-            postprocess=postprocess, progress=progress, crops=crops, max_pixels=max_pixels,
-            outputs=outputs, options=options, skip_existing=skip_existing, readers=readers,
-            writers=writers)
-    else:
-        plan.remove_stale_temporaries()  # predict_files does it for a run with images
+        report = _predict_images(pipeline, plan, images, out, options=options,
+                                 batch_size=batch_size, max_pixels=max_pixels,
+                                 skip_existing=skip_existing, readers=readers,
+                                 writers=writers, progress=progress)
     video_reports, videos_skipped = [], []
     for target in (t for t in targets if t.video):
         if skip_existing and plan.written(target):

@@ -181,16 +181,6 @@ class OutputPlan:
         """True if every output of `target` exists at its final name (module docstring)."""
         return all(os.path.isfile(p) for p in self.paths(target).values())
 
-    @staticmethod
-    def folder(path):
-        """Create the folder of the file `path` (`write_image` does it for images; a
-        video writer needs it first); returns `path`."""
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        except OSError as error:
-            raise atomic_files.as_write_error(path, error) from error
-        return path
-
     def remove_stale_temporaries(self):
         """Delete the temporary files that killed runs left anywhere under the folders
         of this plan (`atomic_files.remove_stale_temporaries`: only those of processes

@@ -204,7 +204,7 @@ class _Sinks:
                 if kind == "cutout":
                     self._clear_sequence()
                     continue
-                path = plan.folder(plan.path(kind, target))
+                path = atomic_files.make_parent(plan.path(kind, target))
                 tmp = self._stack.enter_context(atomic_files.atomic_output(path))
                 writer = cv2.VideoWriter(tmp, cv2.CAP_FFMPEG, fourcc, fps, size,
                                          kind not in GREY_KINDS)

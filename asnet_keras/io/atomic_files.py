@@ -209,12 +209,22 @@ def write_if_changed(path, data, fsync=False):
                     return False
     except FileNotFoundError:
         pass
+    make_parent(path)
+    atomic_write_bytes(path, data, fsync=fsync)
+    return True
+
+
+def make_parent(path):
+    """Create the folder that will hold the file `path` (and its parents); returns `path`.
+
+    Raises:
+        OutputWriteError: the folder could not be made (`as_write_error`).
+    """
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     except OSError as error:
         raise as_write_error(path, error) from error
-    atomic_write_bytes(path, data, fsync=fsync)
-    return True
+    return path
 
 
 def atomic_write_text(path, text, fsync=False):

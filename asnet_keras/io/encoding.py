@@ -66,9 +66,6 @@ def write_image(path, array):
     """
     path = os.fspath(path)
     data = encode_image(array, os.path.splitext(path)[1])
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    except OSError as error:
-        raise atomic_files.as_write_error(path, error) from error
+    atomic_files.make_parent(path)
     atomic_files.atomic_write_bytes(path, data)
     return path

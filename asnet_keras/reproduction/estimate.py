@@ -23,7 +23,6 @@ import dataclasses
 import math
 import os
 
-from asnet_keras.data.pipeline import count_images
 from asnet_keras.formatting import format_duration
 from asnet_keras.training.timing import time_training_step
 
@@ -136,6 +135,10 @@ def measure(config, n_test, n_notebooks, calls=3):
         calls: timed steps after the warm-up one (at least 1).
     """
     import keras  # heavy: loaded by the call that times a step, not by this module
+
+    # Imported here: the input pipeline loads TensorFlow (seconds), which `--help` of the
+    # commands built on this module must not pay.
+    from asnet_keras.data.pipeline import count_images
 
     n_train, n_val = count_images(config.data, config.datasets)
     policy = keras.mixed_precision.global_policy().name

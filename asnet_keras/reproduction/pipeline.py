@@ -35,7 +35,7 @@ from asnet_keras.data.file_checks import file_stat
 from asnet_keras.data.layout import read_ids
 from asnet_keras.data.verification import DataProblems, verify
 from asnet_keras.evaluation.api import evaluate_model, evaluate_pred_dir
-from asnet_keras.inference.loading import resolve_model_path
+from asnet_keras.inference.loading import read_run_config, resolve_model_path
 from asnet_keras.names import FINAL_OUTPUT, LIST_FILE, META_FILE
 from asnet_keras.parameters import check_bool, check_int
 from asnet_keras.reporting.notebooks import NOTEBOOK_DIR, execute_all, unavailable
@@ -330,13 +330,11 @@ class Reproduction:
         folder = self.paths["report"]
         os.makedirs(folder, exist_ok=True)
         run = paths_of(self.paths["run"])
-        finished, steps = None, None
+        finished = None
         if os.path.isfile(run["finished"]):
             with open(run["finished"], encoding="utf-8") as f:
                 finished = json.load(f).get("reason")
-        if os.path.isfile(run["config"]):
-            with open(run["config"], encoding="utf-8") as f:
-                steps = json.load(f).get("steps_per_epoch_resolved")
+        steps = read_run_config(self.paths["run"]).get("steps_per_epoch_resolved")
         notebooks = self.state.get("notebooks")
         load = os.getloadavg() if hasattr(os, "getloadavg") else None
         facts = {

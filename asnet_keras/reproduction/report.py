@@ -19,15 +19,16 @@ import os
 from asnet_keras import reporting
 from asnet_keras.evaluation.plots import plot_pr_curves_by_dataset
 from asnet_keras.evaluation.pred_dir import PRED_DIR_KEY
+from asnet_keras.evaluation.rendering import FP_COLUMNS
 from asnet_keras.formatting import format_duration, format_number, markdown_table
 from asnet_keras.io.atomic_files import atomic_write_text
 from asnet_keras.names import FINAL_OUTPUT, FIXATION_OUTPUT
 from asnet_keras.reproduction.baseline import CENTRE_BIAS_SIGMA
 
-FP_METRICS = ("auc_judd", "sim", "sauc", "cc", "nss")
+FP_METRICS = tuple(metric for _, metric in FP_COLUMNS)  # auc_judd, sim, sauc, cc, nss
 SOD_METRICS = ("maxF", "maxF_PR", "meanF", "MAE", "S", "maxE", "wF")
 LOWER_IS_BETTER = {"MAE"}
-LABELS = {"auc_judd": "AUC-J", "sim": "SIM", "sauc": "s-AUC", "cc": "CC", "nss": "NSS"}
+LABELS = {metric: label for label, metric in FP_COLUMNS}  # auc_judd → AUC-J, …
 PAPER_TABLES = ("table2", "table3", "table4")  # what a reproduction fills (Table 5: ablation)
 REPORT_MD, REPORT_JSON = "README.md", "report.json"
 PR_FIGURE, QUALITATIVE_FIGURE = "pr_curves.png", "qualitative.png"

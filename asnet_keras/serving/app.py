@@ -28,9 +28,6 @@ import time
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import cv2
-import numpy as np
-
 import asnet_keras
 from asnet_keras.export.contract import METADATA_KEY
 from asnet_keras.export.runtimes import ArtifactModel, open_model
@@ -40,6 +37,7 @@ from asnet_keras.inference.loading import read_run_config
 from asnet_keras.inference.maps import MapPipeline, output_names
 from asnet_keras.inference.outputs import OutputKind, render_png
 from asnet_keras.io import check_max_pixels
+from asnet_keras.io.encoding import encode_image
 from asnet_keras.io.released_reading import decode_released
 from asnet_keras.model.options import ASNetOptions
 from asnet_keras.model.weight_structure import options_from_model
@@ -72,19 +70,13 @@ ENV_OPTIONS = "ASNET_SERVE_OPTIONS"  # JSON of create_app_from_env's arguments (
 
 
 def _png(array):
-    ok, buf = cv2.imencode(".png", array)
-    if not ok:
-        raise RuntimeError("OpenCV could not encode a PNG")
-    return buf.tobytes()
+    """A grey map as PNG bytes."""
+    return encode_image(array, ".png")
 
 
 def _encode_rgb(image, fmt):
-    ext = ".jpg" if fmt == "jpeg" else ".png"
-    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if fmt == "jpeg" else []
-    ok, buf = cv2.imencode(ext, np.ascontiguousarray(image[:, :, ::-1]), params)
-    if not ok:
-        raise RuntimeError(f"OpenCV could not encode a {fmt.upper()}")
-    return buf.tobytes()
+    """An RGB image as "png" or "jpeg" bytes (quality `encoding.JPEG_QUALITY`)."""
+    return encode_image(image, ".jpg" if fmt == "jpeg" else ".png")
 
 
 def describe_model(model, weights=None):

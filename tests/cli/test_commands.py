@@ -43,6 +43,21 @@ assert len(commands.COMMANDS) == 12
 
 
 @pytest.mark.parametrize("name", list(commands.COMMANDS))
+def test_every_commands_help_loads_no_framework(name):
+    """`asnet NAME --help` answers before TensorFlow, Keras or JAX is imported."""
+    _present(name)
+    code = ("import contextlib, io, sys; from asnet_keras.commands import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    status = main([{name!r}, '--help'])\n"
+            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]); "
+            "sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("name", list(commands.COMMANDS))
 def test_every_command_has_the_same_shape_and_help(name, capsys):
     _present(name)
     module = importlib.import_module(commands.COMMANDS[name].module)
